@@ -1,0 +1,128 @@
+"""The admin API under /__mockopper/: health, the journal, reset, and the scenario.
+
+Only loopback clients may use it, unless the server was given an admin token; then
+every client must present it (`x-mockopper-token` header, `Authorization: Bearer`, or
+`?token=`).
+"""
+
+from __future__ import annotations
+
+import hmac
+import ipaddress
+import json
+from typing import TYPE_CHECKING, Any
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from mockopper.loader import ScenarioError, load_text
+
+if TYPE_CHECKING:
+    from mockopper.app import MockApp
+
+__all__ = ["PREFIX", "routes"]
+
+PREFIX = "/__mockopper"
+
+
+def _json(value: Any, status: int = 200) -> Response:
+    return Response(json.dumps(value, ensure_ascii=False, default=str), status_code=status,
+                    media_type="application/json")
+
+
+def _refusal(status: int, message: str) -> Response:
+    return _json({"error": {"type": "permission_error" if status == 403 else "authentication_error",
+                            "message": message}}, status)
+
+
+def _is_loopback(host: str | None) -> bool:
+    if host is None:
+        return False
+    try:
+        return ipaddress.ip_address(host.split("%")[0]).is_loopback
+    except ValueError:
+        return host in ("localhost", "testclient")
+
+
+def _allowed(mock: MockApp, request: Request) -> Response | None:
+    token = mock.settings.admin_token
+    if token:
+        given = request.headers.get("x-mockopper-token") or request.query_params.get("token") or ""
+        auth = request.headers.get("authorization", "")
+        if not given and auth[:7].lower() == "bearer ":
+            given = auth[7:]
+        if not hmac.compare_digest(given.encode(), token.encode()):
+            return _refusal(401, "The admin API needs the admin token (x-mockopper-token header or ?token=).")
+        return None
+    client = request.client.host if request.client else None
+    if not _is_loopback(client):
+        return _refusal(403, f"The admin API only answers loopback clients (this one is {client}); "
+                        "start the server with --admin-token to allow others.")
+    return None
+
+
+def routes(mock: MockApp) -> list[Route]:
+    """The admin routes of one mock server."""
+
+    def guarded(handler: Any) -> Any:
+        async def endpoint(request: Request) -> Response:
+            refused = _allowed(mock, request)
+            if refused is not None:
+                return refused
+            result: Response = await handler(request)
+            return result
+
+        return endpoint
+
+    async def health(request: Request) -> Response:
+        scenario = mock.scenario
+        return _json({"status": "ok", "scenario": scenario.name, "rules": len(scenario.rules),
+                      "requests": len(mock.journal)})
+
+    async def requests(request: Request) -> Response:
+        q = request.query_params
+        unmatched = q.get("unmatched")
+        since = q.get("since", "0")
+        entries = mock.journal.filter(
+            rule=q.get("rule"), api=q.get("surface") or q.get("api"), model=q.get("model"),
+            unmatched=None if unmatched is None else unmatched.lower() in ("1", "true", "yes"),
+            since=int(since) if since.isdigit() else 0,
+        )
+        return _json({"requests": [e.to_dict() for e in entries]})
+
+    async def clear_requests(request: Request) -> Response:
+        mock.journal.clear()
+        return _json({"status": "cleared"})
+
+    async def reset(request: Request) -> Response:
+        mock.reset()
+        return _json({"status": "reset"})
+
+    async def get_scenario(request: Request) -> Response:
+        return _json(mock.scenario.model_dump(mode="json", by_alias=True, exclude_none=True))
+
+    async def put_scenario(request: Request) -> Response:
+        raw = await request.body()
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError:
+            return _json({"error": {"type": "invalid_request_error", "message": "The scenario is not UTF-8 text.",
+                                    "problems": []}}, 400)
+        try:
+            scenario = load_text(text, request.query_params.get("name", "<scenario>"))
+        except ScenarioError as exc:
+            problems = [str(p) for p in exc.problems]
+            return _json({"error": {"type": "invalid_request_error", "message": "\n".join(problems),
+                                    "problems": problems}}, 400)
+        mock.load(scenario)
+        return _json({"status": "loaded", "scenario": scenario.name, "rules": len(scenario.rules)})
+
+    return [
+        Route(f"{PREFIX}/health", guarded(health), methods=["GET"]),
+        Route(f"{PREFIX}/requests", guarded(requests), methods=["GET"]),
+        Route(f"{PREFIX}/requests", guarded(clear_requests), methods=["DELETE"]),
+        Route(f"{PREFIX}/reset", guarded(reset), methods=["POST"]),
+        Route(f"{PREFIX}/scenario", guarded(get_scenario), methods=["GET"]),
+        Route(f"{PREFIX}/scenario", guarded(put_scenario), methods=["PUT"]),
+    ]

@@ -1,0 +1,330 @@
+"""create_app(): the routes, built from the dialect registry, and the one request pipeline.
+
+Every compat request goes through `MockApp.handle`: authenticate -> parse (the
+surface's dialect) -> decide (the engine walks the fallback chain) -> record (the
+journal) -> respond (render or stream, with the reply's pacing and faults).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.middleware.cors import CORSMiddleware
+from starlette.requests import Request
+from starlette.routing import Route as StarletteRoute
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from mockopper import admin, fakes
+from mockopper.conversation import Conversation
+from mockopper.dialects import all_surfaces
+from mockopper.dialects.base import Call, RequestError, Route, Surface
+from mockopper.engine import Answer, Decision, Engine, Failure
+from mockopper.fleet import fleet
+from mockopper.history import History
+from mockopper.journal import Journal, RequestRecord, redact_headers, redact_query
+from mockopper.loader import load_file
+from mockopper.matching import describe_unmatched
+from mockopper.scenarios import Scenario
+from mockopper.streaming import BodyResponse, Playback, SSEResponse
+
+__all__ = ["BASE_PATH", "MockApp", "Settings", "create_app"]
+
+BASE_PATH = "/v3/compat"
+log = logging.getLogger("mockopper")
+
+_EXPOSED = [
+    "x-mockopper-model", "x-mockopper-attempts", "x-mockopper-rule", "x-request-id", "request-id",
+    "retry-after", "retry-after-ms", "x-should-retry",
+]
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Server settings that are not part of a scenario."""
+
+    api_key: str | None = None
+    admin_token: str | None = None
+    cors_origins: tuple[str, ...] = ("*",)
+    max_body_bytes: int = 32 * 1024 * 1024
+    journal_size: int = 1000
+    history_size: int = 1000
+    seed: int | None = None
+
+
+def _json_bytes(value: Any) -> bytes:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode()
+
+
+def universal_error(status: int, message: str, type_: str = "invalid_request_error") -> bytes:
+    """An error body every vendor's SDK can read: for paths that belong to no surface."""
+    google = {400: "INVALID_ARGUMENT", 401: "UNAUTHENTICATED", 403: "PERMISSION_DENIED", 404: "NOT_FOUND",
+              405: "METHOD_NOT_ALLOWED", 413: "INVALID_ARGUMENT"}.get(status, "UNKNOWN")
+    return _json_bytes({"type": "error", "error": {"type": type_, "code": status, "message": message,
+                                                   "status": google, "param": None}})
+
+
+class _Endpoint:
+    """The ASGI endpoint for one path: picks the surface (by headers on shared paths) and runs the pipeline."""
+
+    def __init__(self, mock: MockApp, route: Route, surfaces: Sequence[Surface]) -> None:
+        self.mock = mock
+        self.route = route
+        self.surfaces = list(surfaces)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        request = Request(scope, receive)
+        response = await self.mock.handle(request, self.route, self.surfaces)
+        await response(scope, receive, send)
+
+
+class MockApp:
+    """One mock server's state (scenario, counters, journal, history) and its ASGI app."""
+
+    def __init__(self, scenario: Scenario | None = None, settings: Settings | None = None) -> None:
+        self.settings = settings or Settings()
+        self.engine = Engine(scenario or load_file("default.yaml"), seed=self.settings.seed)
+        self.journal = Journal(self.settings.journal_size)
+        self.history = History(self.settings.history_size)
+        self.surfaces = all_surfaces()
+        self.asgi = self._build()
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await self.asgi(scope, receive, send)
+
+    # --- state ------------------------------------------------------------------------
+
+    @property
+    def scenario(self) -> Scenario:
+        return self.engine.scenario
+
+    def load(self, scenario: Scenario) -> None:
+        """Serve another scenario from now on (atomic), with fresh counters."""
+        self.engine.load(scenario)
+        self.history.clear()
+
+    def reset(self) -> None:
+        """Forget the journal and every counter; keep the scenario."""
+        self.engine.reset()
+        self.journal.clear()
+        self.history.clear()
+
+    # --- routes -----------------------------------------------------------------------
+
+    def _build(self) -> Starlette:
+        by_path: dict[tuple[str, tuple[str, ...]], list[Surface]] = {}
+        routes_by_key: dict[tuple[str, tuple[str, ...]], Route] = {}
+        for surface in self.surfaces:
+            for route in surface.routes:
+                key = (route.path, route.methods)
+                by_path.setdefault(key, []).append(surface)
+                routes_by_key.setdefault(key, route)
+        routes: list[Any] = [
+            StarletteRoute(BASE_PATH + path, _Endpoint(self, routes_by_key[(path, methods)], surfaces),
+                           methods=list(methods))
+            for (path, methods), surfaces in by_path.items()
+        ]
+        routes += admin.routes(self)
+        routes.append(StarletteRoute("/{path:path}", _not_found, methods=None))
+        middleware = [
+            Middleware(CORSMiddleware, allow_origins=list(self.settings.cors_origins), allow_methods=["*"],
+                       allow_headers=["*"], expose_headers=_EXPOSED, max_age=600),
+        ]
+        return Starlette(routes=routes, middleware=middleware)
+
+    # --- the pipeline -----------------------------------------------------------------
+
+    async def handle(self, request: Request, route: Route, surfaces: Sequence[Surface]) -> ASGIApp:
+        started = time.perf_counter()
+        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in request.scope["headers"]}
+        query = dict(request.query_params)
+        call = Call(request.method, request.url.path, {**route.params, **request.path_params}, query, headers,
+                    self.history)
+        surface = next((s for s in surfaces if s.claims(call)), surfaces[0])
+        record = self.journal.open(call.method, call.path, api=surface.api, query=redact_query(query),
+                                   request_headers=redact_headers(headers))
+        try:
+            failure = self._authenticate(call)
+            if failure is not None:
+                return self._error(surface, record, failure, started)
+            if surface.kind == "list":
+                return self._models(surface, call, record, started)
+            body = await self._read_json(request)
+            record.request_body = body
+            conv = surface.parse(body, call)
+        except RequestError as exc:
+            return self._error(surface, record, exc.failure(), started)
+
+        record.model = conv.model
+        record.chain = conv.chain
+        record.stream = conv.stream
+        record.tags = dict(conv.extras.tags)
+        record.fallback_models = list(conv.extras.fallback_models)
+        record.span_uuid = conv.extras.span_uuid
+        record.evaluate = conv.extras.evaluate
+
+        decision = self.engine.decide(conv)
+        record.attempts = [
+            {"model": a.model, "outcome": a.outcome, "status": a.status, "rule": a.rule, "detail": a.detail}
+            for a in decision.attempts
+        ]
+        record.rule = decision.rule
+        record.reply_kind = decision.reply_kind
+        record.answered_by = decision.model if decision.answer is not None else None
+        headers_out = [
+            ("x-mockopper-model", decision.answer.model if decision.answer else decision.model),
+            ("x-mockopper-attempts", ",".join(a.model for a in decision.attempts)),
+            ("x-request-id", "req_" + fakes.ident(conv.digest, "", record.seq, 20)),
+        ]
+        if decision.rule:
+            headers_out.append(("x-mockopper-rule", _header_safe(decision.rule)))
+
+        if decision.failure is not None:
+            failure = decision.failure
+            if decision.unmatched:
+                assert decision.near_misses is not None
+                message = describe_unmatched(call.method, call.path, decision.model, decision.near_misses)
+                failure = replace(failure, message=message)
+                record.unmatched = True
+                record.explanation = message
+            return self._error(surface, record, failure, started, headers_out)
+
+        answer = decision.answer
+        assert answer is not None
+        surface.remember(conv, answer, call)
+        return self._answer(surface, conv, decision, answer, record, headers_out, started)
+
+    def _answer(self, surface: Surface, conv: Conversation, decision: Decision, answer: Answer,
+                record: RequestRecord, headers: list[tuple[str, str]], started: float) -> ASGIApp:
+        fault = answer.fault
+        record.status = 200
+
+        def done(playback: Playback) -> None:
+            record.outcome = playback.outcome
+            if playback.frames:
+                record.response_events = playback.frames
+            record.duration_ms = round((time.perf_counter() - started) * 1000, 3)
+            self.journal.close(record)
+
+        if conv.stream:
+            fault_failure = _fault_failure(answer)
+            record.response_headers = dict(headers)
+            return SSEResponse(
+                surface.events(conv, answer), headers, pacing=answer.pacing, fault=fault,
+                error_events=lambda: surface.error_events(conv, answer, fault_failure),
+                delay_ms=answer.delay_ms, seed=fakes.derive(answer.key, "pacing"), on_done=done,
+            )
+        if fault is not None and fault.error_after is not None:
+            failure = replace(_fault_failure(answer), delay_ms=answer.delay_ms)
+            return self._error(surface, record, failure, started, headers)
+        body = surface.render(conv, answer)
+        record.response_body = body
+        record.response_headers = dict(headers)
+        return BodyResponse(200, _json_bytes(body), headers, delay_ms=answer.delay_ms, fault=fault, on_done=done)
+
+    def _error(self, surface: Surface, record: RequestRecord, failure: Failure, started: float,
+               headers: Sequence[tuple[str, str]] = ()) -> ASGIApp:
+        body = surface.error_body(failure)
+        out = [*headers, *surface.error_headers(failure)]
+        if failure.should_retry is None and not any(k == "x-should-retry" for k, _ in out) and (
+                failure.source in ("request", "unmatched")):
+            out.append(("x-should-retry", "false"))
+        record.status = failure.status
+        record.response_body = body
+        record.response_headers = dict(out)
+        if record.reply_kind is None:
+            record.reply_kind = "error"
+
+        def done(playback: Playback) -> None:
+            record.outcome = "error" if playback.outcome == "complete" else playback.outcome
+            record.duration_ms = round((time.perf_counter() - started) * 1000, 3)
+            self.journal.close(record)
+
+        return BodyResponse(failure.status, _json_bytes(body), out, delay_ms=failure.delay_ms, on_done=done)
+
+    def _models(self, surface: Surface, call: Call, record: RequestRecord, started: float) -> ASGIApp:
+        models = fleet(self.engine.scenario, self.engine.now())
+        body = surface.list_models(models, call)
+        record.status = 200
+        record.reply_kind = "models"
+        record.response_body = body
+
+        def done(playback: Playback) -> None:
+            record.outcome = playback.outcome
+            record.duration_ms = round((time.perf_counter() - started) * 1000, 3)
+            self.journal.close(record)
+
+        return BodyResponse(200, _json_bytes(body), on_done=done)
+
+    def _authenticate(self, call: Call) -> Failure | None:
+        headers = call.headers
+        key = None
+        auth = headers.get("authorization", "")
+        if auth[:7].lower() == "bearer ":
+            key = auth[7:].strip()
+        key = key or headers.get("x-api-key") or headers.get("x-goog-api-key") or headers.get(
+            "x-opper-api-key") or call.query.get("key")
+        if not key:
+            return Failure(401, "Missing API key. Send it as 'Authorization: Bearer KEY', 'x-api-key', "
+                           "'x-goog-api-key', 'x-opper-api-key' or '?key='.", code="missing_api_key",
+                           source="request")
+        expected = self.settings.api_key
+        if expected is not None and key != expected:
+            return Failure(401, "Invalid API key.", code="invalid_api_key", source="request")
+        return None
+
+    async def _read_json(self, request: Request) -> Any:
+        limit = self.settings.max_body_bytes
+        declared = request.headers.get("content-length")
+        if declared is not None and declared.isdigit() and int(declared) > limit:
+            raise RequestError(413, f"Request body too large: {declared} bytes, the limit is {limit}.",
+                               code="request_too_large")
+        chunks = []
+        size = 0
+        async for chunk in request.stream():
+            size += len(chunk)
+            if size > limit:
+                raise RequestError(413, f"Request body too large: over {limit} bytes.", code="request_too_large")
+            chunks.append(chunk)
+        raw = b"".join(chunks)
+        if not raw.strip():
+            raise RequestError(400, "We could not parse the JSON body of your request: the body is empty. "
+                               "The API expects a JSON object.", code="invalid_json")
+        try:
+            return json.loads(raw)
+        except (ValueError, RecursionError) as exc:
+            detail = str(exc) if not isinstance(exc, RecursionError) else "it is nested too deeply"
+            raise RequestError(400, f"We could not parse the JSON body of your request: {detail}. "
+                               "The API expects a JSON object.", code="invalid_json") from None
+
+
+def _fault_failure(answer: Answer) -> Failure:
+    fault = answer.fault
+    if fault is not None and fault.error is not None:
+        return Failure.from_spec(fault.error, source="fault")
+    return Failure(500, "The upstream provider failed while generating the response.", source="fault")
+
+
+def _header_safe(value: str) -> str:
+    return value.encode("latin-1", "replace").decode("latin-1").replace("\r", " ").replace("\n", " ")
+
+
+async def _not_found(request: Request) -> Any:
+    from starlette.responses import Response
+
+    message = f"Unknown path {request.method} {request.url.path}. mockopper serves the compat API under {BASE_PATH}."
+    return Response(universal_error(404, message, "not_found_error"), status_code=404,
+                    media_type="application/json")
+
+
+def create_app(scenario: Scenario | str | None = None, **settings: Any) -> MockApp:
+    """A mock server's ASGI app for `scenario` (a model, a file, a bundled name, or the default)."""
+    if isinstance(scenario, str):
+        scenario = load_file(scenario)
+    return MockApp(scenario, Settings(**settings))

@@ -1,0 +1,169 @@
+"""The vendor-neutral view of a request that matching, templates and generation read.
+
+Every dialect parses its own wire format into a `Conversation`; nothing outside the
+dialects knows a vendor's field names.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+__all__ = [
+    "Conversation",
+    "Extras",
+    "Message",
+    "Tool",
+    "ToolCallRef",
+    "estimate_tokens",
+]
+
+Role = Literal["user", "assistant", "tool"]
+
+
+@dataclass(frozen=True, slots=True)
+class ToolCallRef:
+    """A tool call the assistant made earlier in the conversation."""
+
+    id: str
+    name: str
+    arguments: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Message:
+    """One turn. A tool result is its own message with role `tool`."""
+
+    role: Role
+    text: str = ""
+    tool_name: str | None = None
+    tool_call_id: str | None = None
+    tool_calls: tuple[ToolCallRef, ...] = ()
+    attachments: int = 0  # images, documents, audio: present, never matched on
+
+
+@dataclass(frozen=True, slots=True)
+class Tool:
+    name: str
+    description: str = ""
+    parameters: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class Extras:
+    """Opper's extras, accepted on every surface."""
+
+    fallback_models: tuple[str, ...] = ()
+    tags: Mapping[str, Any] = field(default_factory=dict)
+    span_uuid: str | None = None
+    evaluate: bool | None = None
+
+
+@dataclass(slots=True)
+class Conversation:
+    """A request as the scenario engine sees it."""
+
+    api: str
+    model: str
+    messages: list[Message] = field(default_factory=list)
+    system: str = ""
+    tools: tuple[Tool, ...] = ()
+    tool_choice: str = "auto"  # auto | none | required | function
+    required_tool: str | None = None  # the named tool when tool_choice is "function"
+    json_schema: Mapping[str, Any] | None = None  # the schema when structured output is asked for
+    wants_json: bool = False  # structured output asked for (with or without a schema)
+    stream: bool = False
+    stream_usage: bool = False  # the client asked for usage inside the stream
+    max_tokens: int | None = None
+    inputs: tuple[str, ...] = ()  # texts to embed or count
+    dimensions: int | None = None
+    extras: Extras = field(default_factory=Extras)
+    headers: Mapping[str, str] = field(default_factory=dict)
+    _digest: str | None = None
+
+    # --- derived views used by matching and templates -------------------------------
+
+    @property
+    def chain(self) -> list[str]:
+        """The model, then its fallbacks, without repeats."""
+        out = [self.model]
+        for m in self.extras.fallback_models:
+            if m not in out:
+                out.append(m)
+        return out
+
+    @property
+    def last(self) -> Message | None:
+        return self.messages[-1] if self.messages else None
+
+    @property
+    def last_user_text(self) -> str | None:
+        """The last message's text when it is a user message with text."""
+        last = self.last
+        if last is not None and last.role == "user" and last.text:
+            return last.text
+        return None
+
+    @property
+    def last_tool_result(self) -> Message | None:
+        last = self.last
+        return last if last is not None and last.role == "tool" else None
+
+    @property
+    def tools_offered(self) -> tuple[Tool, ...]:
+        """The tools the model may call (none when tool_choice is `none`)."""
+        return () if self.tool_choice == "none" else self.tools
+
+    @property
+    def turn(self) -> int:
+        return sum(1 for m in self.messages if m.role == "user" and m.text)
+
+    def tool(self, name: str) -> Tool | None:
+        for tool in self.tools:
+            if tool.name == name:
+                return tool
+        return None
+
+    @property
+    def digest(self) -> str:
+        """A stable hash of the request's content: what generated values derive from."""
+        if self._digest is None:
+            content = [
+                self.model,
+                self.system,
+                [[m.role, m.text, m.tool_name, [[c.name, c.arguments] for c in m.tool_calls]]
+                 for m in self.messages],
+                [[t.name, t.description, t.parameters] for t in self.tools],
+                self.json_schema,
+                list(self.inputs),
+                self.dimensions,
+            ]
+            blob = json.dumps(content, sort_keys=True, separators=(",", ":"), default=str)
+            self._digest = hashlib.blake2b(blob.encode(), digest_size=16).hexdigest()
+        return self._digest
+
+    def input_tokens(self) -> int:
+        """Prompt size by the documented estimate (see `estimate_tokens`)."""
+        chars = len(self.system)
+        for m in self.messages:
+            chars += len(m.text)
+            for call in m.tool_calls:
+                chars += len(call.name) + len(call.arguments)
+        for tool in self.tools:
+            chars += len(tool.name) + len(tool.description)
+            chars += len(json.dumps(tool.parameters, separators=(",", ":")))
+        for text in self.inputs:
+            chars += len(text)
+        return max(1, _ceil_div(chars, 4))
+
+
+def _ceil_div(a: int, b: int) -> int:
+    return -(-a // b)
+
+
+def estimate_tokens(text: str) -> int:
+    """mockopper's token estimate: one token per four characters, rounded up."""
+    return _ceil_div(len(text), 4)

@@ -1,0 +1,206 @@
+"""What every dialect implements, and the helpers they share for reading request bodies.
+
+A `Surface` is one API surface of one vendor (OpenAI Chat Completions, Anthropic
+Messages, ...): it parses its requests into a `Conversation`, renders and streams an
+`Answer` in its wire format, and shapes errors the way its vendor does.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+from mockopper.conversation import Conversation, Extras
+from mockopper.engine import Answer, Failure
+from mockopper.fleet import ModelInfo
+from mockopper.history import History
+from mockopper.streaming import Event
+
+__all__ = [
+    "Call",
+    "ModelInfo",
+    "RequestError",
+    "Surface",
+    "expect",
+    "kind_of",
+    "optional",
+    "parse_extras",
+    "retry_headers",
+]
+
+
+class RequestError(Exception):
+    """A request the surface refuses; the pipeline renders it in the surface's error shape."""
+
+    def __init__(self, status: int, message: str, *, param: str | None = None, code: str | None = None,
+                 type: str | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+        self.param = param
+        self.code = code
+        self.type = type
+
+    def failure(self) -> Failure:
+        return Failure(status=self.status, message=self.message, param=self.param, code=self.code,
+                       type=self.type, should_retry=False, source="request")
+
+
+@dataclass(frozen=True, slots=True)
+class Call:
+    """The HTTP facts of a request, beyond its body."""
+
+    method: str
+    path: str
+    path_params: Mapping[str, str]
+    query: Mapping[str, str]
+    headers: Mapping[str, str]
+    history: History
+
+
+@dataclass(frozen=True, slots=True)
+class Route:
+    path: str  # under the compat base, e.g. "/chat/completions"
+    methods: tuple[str, ...] = ("POST",)
+    params: Mapping[str, str] = field(default_factory=dict)  # fixed values handed to parse
+
+
+class Surface:
+    """One API surface. Subclasses set the class attributes and override what they answer."""
+
+    api: ClassVar[str]  # the `match.api` name and the journal's surface
+    kind: ClassVar[str] = "generate"  # generate | list
+    routes: ClassVar[tuple[Route, ...]] = ()
+    streaming_content_type: ClassVar[str] = "text/event-stream"
+
+    # --- requests ---------------------------------------------------------------------
+
+    def claims(self, call: Call) -> bool:
+        """When several surfaces share a path: does this one answer this request?"""
+        return False
+
+    def parse(self, body: Any, call: Call) -> Conversation:
+        raise NotImplementedError
+
+    def wants_stream(self, body: Any, call: Call) -> bool:
+        return isinstance(body, Mapping) and body.get("stream") is True
+
+    # --- answers ----------------------------------------------------------------------
+
+    def render(self, conv: Conversation, answer: Answer) -> Any:
+        raise NotImplementedError
+
+    def events(self, conv: Conversation, answer: Answer) -> Iterable[Event]:
+        raise NotImplementedError
+
+    def remember(self, conv: Conversation, answer: Answer, call: Call) -> None:
+        """Keep what a later request may continue from (previous_response_id and the like)."""
+
+    def list_models(self, models: Sequence[ModelInfo], call: Call) -> Any:
+        raise NotImplementedError
+
+    # --- errors -----------------------------------------------------------------------
+
+    def error_body(self, failure: Failure) -> Any:
+        raise NotImplementedError
+
+    def error_headers(self, failure: Failure) -> list[tuple[str, str]]:
+        return retry_headers(failure)
+
+    def error_events(self, conv: Conversation, answer: Answer | None, failure: Failure) -> Iterable[Event]:
+        """The in-stream form of an error, sent when a stream fails after it started."""
+        return [Event(self.error_body(failure))]
+
+
+def retry_headers(failure: Failure) -> list[tuple[str, str]]:
+    """`retry-after`, `retry-after-ms` and `x-should-retry`, shared by every vendor."""
+    headers: list[tuple[str, str]] = []
+    if failure.retry_after is not None:
+        headers.append(("retry-after", str(math.ceil(failure.retry_after))))
+        headers.append(("retry-after-ms", str(round(failure.retry_after * 1000))))
+    if failure.should_retry is not None:
+        headers.append(("x-should-retry", "true" if failure.should_retry else "false"))
+    headers.extend(failure.headers.items())
+    return headers
+
+
+# --- reading bodies ----------------------------------------------------------------------
+
+_KINDS = {
+    str: "a string",
+    bool: "a boolean",
+    int: "an integer",
+    float: "a number",
+    list: "an array",
+    dict: "an object",
+    type(None): "null",
+}
+
+
+def kind_of(value: Any) -> str:
+    """How the vendors' messages name a JSON value's type: 'a string', 'an array', ..."""
+    if isinstance(value, bool):
+        return "a boolean"
+    for typ, name in _KINDS.items():
+        if isinstance(value, typ):
+            return name
+    return type(value).__name__
+
+
+def _is(value: Any, types: tuple[type, ...]) -> bool:
+    if isinstance(value, bool) and bool not in types:
+        return False
+    if float in types and isinstance(value, int) and not isinstance(value, bool):
+        return True
+    return isinstance(value, types)
+
+
+def expect(body: Mapping[str, Any], key: str, *types: type, where: str = "") -> Any:
+    """A required field of the given JSON types, or a 400 naming it."""
+    name = f"{where}{key}"
+    if key not in body or body[key] is None:
+        raise RequestError(400, f"Missing required parameter: '{name}'.", param=name, code="missing_required_parameter")
+    value = body[key]
+    if not _is(value, types):
+        wanted = " or ".join(_KINDS.get(t, t.__name__) for t in types)
+        raise RequestError(400, f"Invalid type for '{name}': expected {wanted}, but got {kind_of(value)} instead.",
+                           param=name, code="invalid_type")
+    return value
+
+
+def optional(body: Mapping[str, Any], key: str, *types: type, where: str = "", default: Any = None) -> Any:
+    """An optional field of the given JSON types (null counts as absent), or a 400 naming it."""
+    value = body.get(key)
+    if value is None:
+        return default
+    if not _is(value, types):
+        name = f"{where}{key}"
+        wanted = " or ".join(_KINDS.get(t, t.__name__) for t in types)
+        raise RequestError(400, f"Invalid type for '{name}': expected {wanted}, but got {kind_of(value)} instead.",
+                           param=name, code="invalid_type")
+    return value
+
+
+def body_object(body: Any) -> Mapping[str, Any]:
+    if not isinstance(body, Mapping):
+        raise RequestError(400, f"The request body must be a JSON object, got {kind_of(body)}.", code="invalid_body")
+    return body
+
+
+def parse_extras(body: Mapping[str, Any]) -> Extras:
+    """Opper's top-level extras, validated: a wrong type is a 400 naming the field."""
+    fallbacks = optional(body, "fallback_models", list, default=[])
+    for i, item in enumerate(fallbacks):
+        if not isinstance(item, str) or not item:
+            raise RequestError(400, f"Invalid type for 'fallback_models[{i}]': expected a model id string, but got "
+                               f"{kind_of(item)} instead.", param=f"fallback_models[{i}]", code="invalid_type")
+    tags = optional(body, "tags", dict, default={})
+    span = optional(body, "span_uuid", str)
+    evaluate = optional(body, "evaluate", bool)
+    return Extras(fallback_models=tuple(fallbacks), tags=tags, span_uuid=span, evaluate=evaluate)
+
+
+def schema_of(value: Any) -> Mapping[str, Any]:
+    return value if isinstance(value, Mapping) else {}

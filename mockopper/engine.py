@@ -1,0 +1,500 @@
+"""The scenario engine: walks a request's fallback chain and decides what each model answers.
+
+For each model in the chain it consults, in order, the `models:` fleet, chaos, and the
+first matching rule, then renders the chosen reply into a vendor-neutral `Answer` (or
+a `Failure`). All counters live on the engine's state object, swapped whole when a new
+scenario is loaded, so a request always sees one scenario and two engines never share
+anything.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import json
+import random
+import threading
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from mockopper import fakes
+from mockopper.conversation import Conversation, estimate_tokens
+from mockopper.matching import OPT_IN_APIS, CompiledRule, NearMiss, compile_rules, explain, first_match
+from mockopper.scenarios import ErrorSpec, FaultSpec, ModelSpec, Reply, Scenario, StreamSpec
+from mockopper.streaming import chunk_text
+from mockopper.templates import compile_template
+
+__all__ = ["Answer", "Attempt", "Decision", "Engine", "Failure", "ToolCall", "is_retryable"]
+
+DEFAULT_DIMENSIONS = 1536
+_DEFAULT_PACING = StreamSpec()
+
+DEFAULT_MESSAGES = {
+    400: "Bad request.",
+    401: "Invalid API key.",
+    402: "Payment required.",
+    403: "Permission denied.",
+    404: "Not found.",
+    408: "Request timed out.",
+    409: "Conflict.",
+    413: "Request too large.",
+    422: "Unprocessable request.",
+    429: "Rate limit exceeded. Please retry after a short wait.",
+    500: "Internal server error.",
+    502: "Bad gateway: the upstream provider returned an invalid response.",
+    503: "Service unavailable: the model is temporarily overloaded.",
+    504: "Gateway timeout: the upstream provider did not answer in time.",
+    529: "Overloaded.",
+}
+
+
+def is_retryable(status: int) -> bool:
+    """Statuses that move a fallback chain on (and that SDKs retry): 408, 429 and 5xx."""
+    return status in (408, 429) or status >= 500
+
+
+@dataclass(frozen=True, slots=True)
+class Failure:
+    """An error answer, before a dialect gives it its vendor's shape."""
+
+    status: int
+    message: str
+    type: str | None = None
+    code: str | None = None
+    param: str | None = None
+    retry_after: float | None = None
+    should_retry: bool | None = None
+    headers: Mapping[str, str] = field(default_factory=dict)
+    delay_ms: float = 0
+    source: str = "rule"  # rule | model | chaos | unmatched | request | fault
+
+    @classmethod
+    def from_spec(cls, spec: ErrorSpec, message: str | None = None, *, source: str = "rule",
+                  delay_ms: float = 0) -> Failure:
+        return cls(
+            status=spec.status,
+            message=message or spec.message or DEFAULT_MESSAGES.get(spec.status, f"Error {spec.status}."),
+            type=spec.type,
+            code=spec.code,
+            retry_after=spec.retry_after,
+            should_retry=spec.should_retry,
+            headers=dict(spec.headers or {}),
+            delay_ms=delay_ms,
+            source=source,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class ToolCall:
+    name: str
+    arguments: str
+    chunks: tuple[str, ...]
+    id: str | None = None  # scripted id; dialects generate one otherwise
+
+
+@dataclass(slots=True)
+class Answer:
+    """A successful answer in vendor-neutral form; dialects render and stream it."""
+
+    key: str
+    model: str
+    created: int
+    text: str = ""
+    text_chunks: tuple[str, ...] = ()
+    reasoning: str = ""
+    reasoning_chunks: tuple[str, ...] = ()
+    tool_calls: tuple[ToolCall, ...] = ()
+    structured: bool = False
+    finish_reason: str = "stop"
+    input_tokens: int = 0
+    output_tokens: int = 0
+    vectors: tuple[list[float], ...] = ()
+    pacing: StreamSpec = _DEFAULT_PACING
+    fault: FaultSpec | None = None
+    delay_ms: float = 0
+    seed: int = 0
+
+    def ident(self, prefix: str, label: object = "", length: int = 24) -> str:
+        """A deterministic id for part `label` of this answer."""
+        return fakes.ident(self.key, prefix, label, length)
+
+    def call_id(self, index: int, prefix: str) -> str:
+        call = self.tool_calls[index]
+        return call.id if call.id else self.ident(prefix, index)
+
+    @property
+    def kind(self) -> str:
+        if self.vectors:
+            return "embedding"
+        if self.tool_calls:
+            return "tool_calls"
+        return "json" if self.structured else "text"
+
+
+@dataclass(frozen=True, slots=True)
+class Attempt:
+    """One model tried on the chain, as the journal records it."""
+
+    model: str
+    outcome: str  # reply | error | fault | chaos | unmatched
+    status: int
+    rule: str | None = None
+    detail: str | None = None
+
+
+@dataclass(slots=True)
+class Decision:
+    """What the engine decided for one request."""
+
+    model: str
+    attempts: list[Attempt]
+    answer: Answer | None = None
+    failure: Failure | None = None
+    rule: str | None = None
+    near_misses: list[NearMiss] | None = None
+
+    @property
+    def unmatched(self) -> bool:
+        return self.near_misses is not None
+
+    @property
+    def reply_kind(self) -> str:
+        if self.answer is not None:
+            return "fault" if self.answer.fault else self.answer.kind
+        return "unmatched" if self.unmatched else "error"
+
+
+class _State:
+    """One loaded scenario and its counters; replaced whole on load and reset."""
+
+    def __init__(self, scenario: Scenario, seed: int) -> None:
+        self.scenario = scenario
+        self.seed = seed
+        self.rules: tuple[CompiledRule, ...] = compile_rules(scenario)
+        self.rule_calls: dict[int, int] = {}
+        self.model_calls: dict[str, int] = {}
+        self.chaos_seen: dict[tuple[str, str], int] = {}
+        self.fleet_globs = [
+            (name, spec) for name, spec in scenario.models.items() if any(c in name for c in "*?[")
+        ]
+
+
+class _Context:
+    """What templates see while one reply renders."""
+
+    __slots__ = ("_faker", "call", "conv", "key", "model", "seed")
+
+    def __init__(self, conv: Conversation, model: str, call: int, key: str, seed: int) -> None:
+        self.conv = conv
+        self.model = model
+        self.call = call
+        self.key = key
+        self.seed = seed
+        self._faker: Any = None
+
+    @property
+    def fake(self) -> Any:
+        if self._faker is None:
+            from faker import Faker
+
+            self._faker = Faker()
+            self._faker.seed_instance(fakes.derive(self.key, "faker"))
+        return self._faker
+
+    def lookup(self, path: tuple[str, ...]) -> Any:
+        conv = self.conv
+        root = path[0]
+        if root == "call":
+            return self.call
+        if root == "tool_result":
+            result = conv.last_tool_result
+            return result.text if result else ""
+        if root == "tool_name":
+            result = conv.last_tool_result
+            return (result.tool_name or "") if result else ""
+        name = path[1]
+        if name == "model":
+            return self.model
+        if name == "requested_model":
+            return conv.model
+        if name == "message":
+            return conv.last_user_text or ""
+        if name == "system":
+            return conv.system
+        if name == "api":
+            return conv.api
+        if name == "turn":
+            return conv.turn
+        if name == "stream":
+            return conv.stream
+        if name == "tags":
+            tags = dict(conv.extras.tags)
+            return tags.get(path[2]) if len(path) > 2 else tags
+        return ""
+
+    def faker(self, provider: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        return getattr(self.fake, provider)(*args, **kwargs)
+
+
+def _render_json(value: Any, ctx: _Context) -> Any:
+    if isinstance(value, str):
+        return compile_template(value).render_value(ctx)
+    if isinstance(value, dict):
+        return {k: _render_json(v, ctx) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_render_json(v, ctx) for v in value]
+    return value
+
+
+def _dumps(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+
+
+class Engine:
+    """Decides answers for requests against a scenario. Thread-safe."""
+
+    def __init__(self, scenario: Scenario, *, seed: int | None = None) -> None:
+        self._lock = threading.Lock()
+        self._seed_override = seed
+        self._state = _State(scenario, scenario.seed if seed is None else seed)
+
+    @property
+    def scenario(self) -> Scenario:
+        return self._state.scenario
+
+    @property
+    def seed(self) -> int:
+        return self._state.seed
+
+    def load(self, scenario: Scenario) -> None:
+        """Serve `scenario` from now on, with fresh counters (an atomic swap)."""
+        state = _State(scenario, scenario.seed if self._seed_override is None else self._seed_override)
+        with self._lock:
+            self._state = state
+
+    def reset(self) -> None:
+        """Forget every counter: sequences, `times`, `fail_first`, chaos draws."""
+        self.load(self._state.scenario)
+
+    def now(self) -> int:
+        clock = self._state.scenario.clock
+        return int(time.time()) if clock == "real" else clock
+
+    # --- the decision ---------------------------------------------------------------
+
+    def decide(self, conv: Conversation) -> Decision:
+        state = self._state
+        chain = conv.chain
+        attempts: list[Attempt] = []
+        decision = Decision(model=chain[0], attempts=attempts)
+        for position, model in enumerate(chain):
+            decision = self._try(state, conv, model, attempts)
+            last = position == len(chain) - 1
+            if last or not self._moves_on(conv, decision):
+                break
+        return decision
+
+    @staticmethod
+    def _moves_on(conv: Conversation, decision: Decision) -> bool:
+        if decision.failure is not None:
+            return not decision.unmatched and is_retryable(decision.failure.status)
+        fault = decision.answer.fault if decision.answer else None
+        if fault is None or fault.hang:
+            return False
+        # A stream falls back only before its first byte of content.
+        return not conv.stream or fault.after == 0
+
+    def _fleet(self, state: _State, model: str) -> ModelSpec | None:
+        spec = state.scenario.models.get(model)
+        if spec is None:
+            lowered = model.lower()
+            for name, candidate in state.fleet_globs:
+                if fnmatch.fnmatchcase(lowered, name.lower()):
+                    return candidate
+        return spec
+
+    def _try(self, state: _State, conv: Conversation, model: str, attempts: list[Attempt]) -> Decision:
+        scenario = state.scenario
+        spec = self._fleet(state, model)
+        if spec is not None and (spec.error is not None or spec.fail_first):
+            with self._lock:
+                count = state.model_calls[model] = state.model_calls.get(model, 0) + 1
+            failing = count <= spec.fail_first if spec.fail_first is not None else True
+            if failing:
+                error = spec.error or ErrorSpec(status=503)
+                failure = Failure.from_spec(error, source="model")
+                attempts.append(Attempt(model, "error", failure.status, detail="models: " + (
+                    f"fail_first ({count} of {spec.fail_first})" if spec.fail_first else "error")))
+                return Decision(model, attempts, failure=failure)
+
+        chaos = scenario.chaos
+        if chaos is not None and chaos.rate > 0:
+            slot = (conv.digest, model)
+            with self._lock:
+                seen = state.chaos_seen[slot] = state.chaos_seen.get(slot, 0) + 1
+            draw = fakes.derive(state.seed, "chaos", model, conv.digest, seen) / 2**64
+            if draw < chaos.rate:
+                status = chaos.statuses[fakes.derive(state.seed, "chaos-status", model, conv.digest, seen)
+                                        % len(chaos.statuses)]
+                failure = Failure(
+                    status=status,
+                    message=f"{DEFAULT_MESSAGES.get(status, f'Error {status}.')} (chaos)",
+                    retry_after=chaos.retry_after,
+                    source="chaos",
+                )
+                attempts.append(Attempt(model, "chaos", status, detail=f"chaos draw {draw:.4f} < {chaos.rate}"))
+                return Decision(model, attempts, failure=failure)
+
+        with self._lock:
+            rule = first_match(state.rules, conv, model, lambda r: self._usable(state, r))
+            call = 0
+            if rule is not None:
+                call = state.rule_calls[rule.index] = state.rule_calls.get(rule.index, 0) + 1
+
+        if rule is None:
+            if conv.api in OPT_IN_APIS:
+                answer = self._generated(state, conv, model)
+                attempts.append(Attempt(model, "reply", 200, detail="generated"))
+                return Decision(model, attempts, answer=answer)
+            misses = explain(state.rules, conv, model, lambda r: self._spent(state, r))
+            failure = Failure(status=400, message="", code="no_matching_rule", should_retry=False,
+                              source="unmatched")
+            attempts.append(Attempt(model, "unmatched", 400))
+            return Decision(model, attempts, failure=failure, near_misses=misses)
+
+        reply = rule.rule.reply_for(call)
+        key = f"{state.seed}|{rule.index}:{rule.name}|{conv.digest}|{call}"
+        ctx = _Context(conv, model, call, key, state.seed)
+        if reply.error is not None:
+            message = compile_template(reply.error.message).render(ctx) if reply.error.message else None
+            failure = Failure.from_spec(reply.error, message, delay_ms=reply.delay_ms or 0)
+            attempts.append(Attempt(model, "error", failure.status, rule.name))
+            return Decision(model, attempts, failure=failure, rule=rule.name)
+        try:
+            answer = self._render(state, conv, model, reply, ctx)
+        except _Unanswerable as exc:
+            failure = Failure(status=400, message=f"Rule {rule.name!r} cannot answer this request: {exc}",
+                              code="scenario_error", should_retry=False, source="request")
+            attempts.append(Attempt(model, "error", 400, rule.name, detail=str(exc)))
+            return Decision(model, attempts, failure=failure, rule=rule.name)
+        outcome = "fault" if answer.fault else "reply"
+        attempts.append(Attempt(model, outcome, 200, rule.name,
+                                detail=answer.fault.action if answer.fault else None))
+        return Decision(model, attempts, answer=answer, rule=rule.name)
+
+    @staticmethod
+    def _usable(state: _State, rule: CompiledRule) -> bool:
+        times = rule.rule.times
+        return times is None or state.rule_calls.get(rule.index, 0) < times
+
+    @staticmethod
+    def _spent(state: _State, rule: CompiledRule) -> str | None:
+        times = rule.rule.times
+        if times is not None and state.rule_calls.get(rule.index, 0) >= times:
+            return f"times: used up after {times} use{'s' if times != 1 else ''}"
+        return None
+
+    # --- rendering --------------------------------------------------------------------
+
+    def _generated(self, state: _State, conv: Conversation, model: str) -> Answer:
+        key = f"{state.seed}|generated|{conv.digest}"
+        answer = Answer(key=key, model=model, created=self.now(), input_tokens=conv.input_tokens(),
+                        seed=state.seed)
+        if conv.api == "embeddings":
+            answer.vectors = self._vectors(state, conv)
+        return answer
+
+    def _vectors(self, state: _State, conv: Conversation) -> tuple[list[float], ...]:
+        dims = conv.dimensions or DEFAULT_DIMENSIONS
+        return tuple(fakes.embedding(text, dims, state.seed) for text in conv.inputs)
+
+    def _render(self, state: _State, conv: Conversation, model: str, reply: Reply, ctx: _Context) -> Answer:
+        pacing = reply.stream or _DEFAULT_PACING
+        answer = Answer(key=ctx.key, model=reply.model or model, created=self.now(), pacing=pacing,
+                        fault=reply.fault, delay_ms=reply.delay_ms or 0, seed=state.seed)
+        rng = random.Random(fakes.derive(ctx.key, "json"))
+        if conv.api in OPT_IN_APIS:
+            if conv.api == "embeddings":
+                answer.vectors = self._vectors(state, conv)
+            answer.input_tokens = conv.input_tokens()
+        elif reply.json_value is not None:
+            if reply.json_value == "auto":
+                value = fakes.schema_instance(conv.json_schema, rng, ctx.fake, self.now())
+            else:
+                value = _render_json(reply.json_value, ctx)
+            answer.text = _dumps(value)
+            answer.structured = True
+        else:
+            if reply.text is not None:
+                answer.text = compile_template(reply.text).render(ctx)
+            if reply.tool_calls is not None:
+                answer.tool_calls = self._tool_calls(conv, reply, ctx, rng, pacing)
+        if reply.reasoning is not None:
+            answer.reasoning = compile_template(reply.reasoning).render(ctx)
+        answer.text_chunks = chunk_text(answer.text, pacing.chunk)
+        answer.reasoning_chunks = chunk_text(answer.reasoning, pacing.chunk)
+        answer.finish_reason = reply.finish_reason or ("tool_calls" if answer.tool_calls else "stop")
+        usage = reply.usage
+        answer.input_tokens = usage.input_tokens if usage and usage.input_tokens is not None else (
+            conv.input_tokens())
+        if usage and usage.output_tokens is not None:
+            answer.output_tokens = usage.output_tokens
+        else:
+            answer.output_tokens = estimate_tokens(answer.text) + estimate_tokens(answer.reasoning) + sum(
+                estimate_tokens(c.name) + estimate_tokens(c.arguments) for c in answer.tool_calls)
+        return answer
+
+    def _tool_calls(self, conv: Conversation, reply: Reply, ctx: _Context, rng: random.Random,
+                    pacing: StreamSpec) -> tuple[ToolCall, ...]:
+        calls: list[ToolCall] = []
+        if reply.tool_calls == "auto":
+            offered = conv.tools_offered
+            name = conv.required_tool or (offered[0].name if offered else None)
+            if name is None:
+                raise _Unanswerable(
+                    "it replies with 'tool_calls: auto', but the request offers no tools"
+                    + (" (tool_choice is 'none')" if conv.tools else ""))
+            specs: list[tuple[str, Any, str | None]] = [(name, "auto", None)]
+        else:
+            assert isinstance(reply.tool_calls, list)
+            specs = [(c.name, c.arguments, c.id) for c in reply.tool_calls]
+        for name, arguments, call_id in specs:
+            if arguments == "auto":
+                tool = conv.tool(name)
+                value = fakes.schema_instance(tool.parameters if tool else {"type": "object"}, rng,
+                                              ctx.fake, self.now())
+                text = _dumps(value)
+            elif isinstance(arguments, str):
+                text = compile_template(arguments).render(ctx)
+            else:
+                text = _dumps(_render_json(arguments, ctx))
+            calls.append(ToolCall(name=name, arguments=text, chunks=chunk_arguments(text, pacing), id=call_id))
+        return tuple(calls)
+
+
+class _Unanswerable(Exception):
+    """A rule's reply does not fit the request (say, `tool_calls: auto` with no tools)."""
+
+
+def chunk_arguments(text: str, pacing: StreamSpec) -> tuple[str, ...]:
+    """Tool arguments in fragments: after each ',' or ':' for word chunking, else as text."""
+    if pacing.chunk == "word":
+        pieces: list[str] = []
+        start = 0
+        in_string = False
+        escaped = False
+        for i, ch in enumerate(text):
+            if escaped:
+                escaped = False
+            elif ch == "\\":
+                escaped = True
+            elif ch == '"':
+                in_string = not in_string
+            elif ch in ",:" and not in_string:
+                pieces.append(text[start : i + 1])
+                start = i + 1
+        if start < len(text):
+            pieces.append(text[start:])
+        return tuple(pieces)
+    return chunk_text(text, pacing.chunk)

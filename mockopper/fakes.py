@@ -1,0 +1,461 @@
+"""Seeded generation: ids, JSON instances of a schema, and embedding vectors.
+
+Everything here is a pure function of its inputs (a seed string, a schema, a text), so
+the same request against the same scenario gives the same bytes on any machine.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import functools
+import hashlib
+import math
+import random
+import re
+import struct
+import uuid
+from array import array
+from collections.abc import Mapping
+from typing import Any
+
+try:  # Python 3.11+
+    import re._parser as sre_parse  # type: ignore[import-not-found]
+except ImportError:  # pragma: no cover
+    import sre_parse  # type: ignore[no-redef]
+
+__all__ = ["derive", "embedding", "float32_base64", "ident", "schema_instance"]
+
+_ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+
+
+def derive(*parts: object) -> int:
+    """A 64-bit integer from any parts, stable across runs and machines."""
+    blob = "\x1f".join(str(p) for p in parts).encode()
+    return int.from_bytes(hashlib.blake2b(blob, digest_size=8).digest(), "big")
+
+
+def ident(key: str, prefix: str, label: object = "", length: int = 24) -> str:
+    """A deterministic id such as `chatcmpl-4fQ...` for the object `label` of an answer."""
+    digest = hashlib.blake2b(f"{key}\x1f{prefix}\x1f{label}".encode(), digest_size=32).digest()
+    n = int.from_bytes(digest, "big")
+    chars = []
+    for _ in range(length):
+        n, r = divmod(n, 62)
+        chars.append(_ALPHABET[r])
+    return prefix + "".join(chars)
+
+
+# --- JSON Schema instances ----------------------------------------------------------------
+
+Faker = Any  # a seeded faker.Faker; typed loosely to keep faker out of import time
+_MAX_DEPTH = 8
+
+_HINTS: tuple[tuple[str, str], ...] = (
+    ("email", "email"), ("first_name", "first_name"), ("firstname", "first_name"),
+    ("last_name", "last_name"), ("lastname", "last_name"), ("surname", "last_name"),
+    ("username", "user_name"), ("user_name", "user_name"), ("full_name", "name"),
+    ("city", "city"), ("country", "country"), ("street", "street_address"),
+    ("address", "address"), ("zip", "postcode"), ("postal", "postcode"), ("phone", "phone_number"),
+    ("company", "company"), ("organization", "company"), ("url", "url"), ("website", "url"),
+    ("link", "url"), ("color", "color_name"), ("colour", "color_name"),
+    ("currency", "currency_code"), ("language", "language_name"), ("job", "job"),
+    ("occupation", "job"), ("location", "city"), ("title", "_title"), ("name", "name"),
+    ("description", "sentence"), ("summary", "sentence"), ("reason", "sentence"),
+    ("explanation", "sentence"), ("answer", "sentence"), ("content", "sentence"),
+    ("text", "sentence"), ("message", "sentence"), ("comment", "sentence"), ("note", "sentence"),
+)
+
+
+def _hint(name: str) -> str | None:
+    lowered = name.lower()
+    for needle, provider in _HINTS:
+        if needle in lowered:
+            return provider
+    return None
+
+
+def schema_instance(
+    schema: Mapping[str, Any] | bool | None, rng: random.Random, fake: Faker | None = None,
+    clock: int = 1767225600,
+) -> Any:
+    """A deterministic value that validates against `schema` (JSON Schema, or Gemini's dialect)."""
+    gen = _Generator(schema if isinstance(schema, Mapping) else {}, rng, fake, clock)
+    return gen.value(schema, "", 0)
+
+
+class _Generator:
+    def __init__(self, root: Mapping[str, Any], rng: random.Random, fake: Faker | None, clock: int) -> None:
+        self.root = root
+        self.rng = rng
+        self.fake = fake
+        self.clock = clock
+
+    def resolve(self, schema: Mapping[str, Any], depth: int) -> Mapping[str, Any]:
+        seen = 0
+        while isinstance(schema, Mapping) and "$ref" in schema and seen < 32:
+            ref = schema["$ref"]
+            target: Any = None
+            if isinstance(ref, str) and ref.startswith("#"):
+                target = self.root
+                for part in ref[1:].split("/"):
+                    if not part:
+                        continue
+                    part = part.replace("~1", "/").replace("~0", "~")
+                    target = target.get(part) if isinstance(target, Mapping) else None
+            rest = {k: v for k, v in schema.items() if k != "$ref"}
+            schema = {**target, **rest} if isinstance(target, Mapping) else rest
+            seen += 1
+        return schema
+
+    def value(self, schema: Any, name: str, depth: int) -> Any:
+        if schema is True or schema is None:
+            schema = {}
+        if schema is False or not isinstance(schema, Mapping):
+            return None
+        schema = self.resolve(schema, depth)
+        if "const" in schema:
+            return schema["const"]
+        if isinstance(schema.get("enum"), list) and schema["enum"]:
+            return self.rng.choice(schema["enum"])
+        if isinstance(schema.get("allOf"), list):
+            merged: dict[str, Any] = {}
+            for part in schema["allOf"]:
+                part = self.resolve(part, depth) if isinstance(part, Mapping) else {}
+                for key, val in part.items():
+                    if key == "properties" and isinstance(val, Mapping):
+                        merged["properties"] = {**merged.get("properties", {}), **val}
+                    elif key == "required" and isinstance(val, list):
+                        merged["required"] = [*merged.get("required", []), *val]
+                    else:
+                        merged.setdefault(key, val)
+            rest = {k: v for k, v in schema.items() if k != "allOf"}
+            return self.value({**merged, **rest}, name, depth)
+        for key in ("anyOf", "oneOf"):
+            options = schema.get(key)
+            if isinstance(options, list) and options:
+                concrete = [o for o in options if not _is_null(self.resolve(o, depth) if isinstance(o, Mapping) else o)]
+                if depth >= 3 and len(concrete) < len(options):
+                    return None
+                choice = self.rng.choice(concrete or options)
+                rest = {k: v for k, v in schema.items() if k != key}
+                choice = self.resolve(choice, depth) if isinstance(choice, Mapping) else choice
+                return self.value({**rest, **choice} if isinstance(choice, Mapping) else choice, name, depth)
+        kind = _type_of(schema)
+        if kind == "object":
+            return self.obj(schema, depth)
+        if kind == "array":
+            return self.arr(schema, name, depth)
+        if kind == "integer":
+            return self.integer(schema)
+        if kind == "number":
+            return self.number(schema)
+        if kind == "boolean":
+            return self.rng.random() < 0.5
+        if kind == "null":
+            return None
+        return self.string(schema, name)
+
+    def obj(self, schema: Mapping[str, Any], depth: int) -> dict[str, Any]:
+        props = schema.get("properties")
+        props = props if isinstance(props, Mapping) else {}
+        required = schema.get("required")
+        required = set(required) if isinstance(required, list) else set()
+        out: dict[str, Any] = {}
+        for key, sub in props.items():
+            if depth >= _MAX_DEPTH and key not in required:
+                continue
+            out[str(key)] = self.value(sub, str(key), depth + 1)
+        for key in required:
+            if key not in out:
+                out[str(key)] = self.value({}, str(key), depth + 1)
+        return out
+
+    def arr(self, schema: Mapping[str, Any], name: str, depth: int) -> list[Any]:
+        low = _int(schema.get("minItems"), 0)
+        high = _int(schema.get("maxItems"), max(low, 3))
+        prefix = schema.get("prefixItems")
+        items = schema.get("items", {})
+        if isinstance(items, list):  # draft-4 tuple form
+            prefix, items = items, schema.get("additionalItems", {})
+        if depth >= _MAX_DEPTH:
+            count = low
+        else:
+            count = min(high, max(low, self.rng.randint(1, 3)))
+        out: list[Any] = []
+        prefix = prefix if isinstance(prefix, list) else []
+        unique = schema.get("uniqueItems") is True
+        attempts = 0
+        while len(out) < count and attempts < count * 10:
+            attempts += 1
+            index = len(out)
+            sub = prefix[index] if index < len(prefix) else items
+            value = self.value(sub, _singular(name), depth + 1)
+            if unique and value in out:
+                continue
+            out.append(value)
+        return out
+
+    def integer(self, schema: Mapping[str, Any]) -> int:
+        low, high = _bounds(schema, integer=True)
+        step = schema.get("multipleOf")
+        if isinstance(step, (int, float)) and step > 0:
+            first = math.ceil(low / step)
+            last = math.floor(high / step)
+            if last >= first:
+                return int(self.rng.randint(first, last) * step)
+        return self.rng.randint(int(low), int(high))
+
+    def number(self, schema: Mapping[str, Any]) -> float | int:
+        low, high = _bounds(schema, integer=False)
+        step = schema.get("multipleOf")
+        if isinstance(step, (int, float)) and step > 0:
+            first = math.ceil(low / step)
+            last = math.floor(high / step)
+            if last >= first:
+                value = self.rng.randint(first, last) * step
+                return round(value, 10)
+        value = round(self.rng.uniform(low, high), 2)
+        if value <= low and _excl(schema, "exclusiveMinimum"):
+            value = low + (high - low) / 2
+        if value >= high and _excl(schema, "exclusiveMaximum"):
+            value = low + (high - low) / 2
+        return value
+
+    def string(self, schema: Mapping[str, Any], name: str) -> str:
+        fmt = str(schema.get("format", "")).lower()
+        value = self.formatted(fmt)
+        if value is None and isinstance(schema.get("pattern"), str):
+            value = _from_pattern(schema["pattern"], self.rng)
+        if value is None:
+            value = self.hinted(name)
+        low = _int(schema.get("minLength"), 0)
+        high = _int(schema.get("maxLength"), 0) or None
+        if high is not None and len(value) > high:
+            value = value[:high].rstrip() or value[:high]
+        while len(value) < low:
+            value += self.rng.choice("abcdefghijklmnopqrstuvwxyz")
+        return value
+
+    def formatted(self, fmt: str) -> str | None:
+        moment = dt.datetime.fromtimestamp(self.clock + self.rng.randint(0, 86400 * 365), dt.timezone.utc)
+        if fmt == "date-time":
+            return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+        if fmt == "date":
+            return moment.strftime("%Y-%m-%d")
+        if fmt == "time":
+            return moment.strftime("%H:%M:%S")
+        if fmt == "email":
+            return self.call("email") or f"user{self.rng.randint(1, 999)}@example.com"
+        if fmt in ("uri", "url", "iri", "uri-reference"):
+            return f"https://example.com/{self.rng.choice(['docs', 'items', 'users', 'about'])}/{self.rng.randint(1, 999)}"
+        if fmt == "uuid":
+            return str(uuid.UUID(int=self.rng.getrandbits(128), version=4))
+        if fmt == "ipv4":
+            return ".".join(str(self.rng.randint(1, 254)) for _ in range(4))
+        if fmt == "ipv6":
+            return ":".join(f"{self.rng.randint(0, 0xFFFF):x}" for _ in range(8))
+        if fmt in ("hostname", "idn-hostname"):
+            return f"host{self.rng.randint(1, 99)}.example.com"
+        if fmt == "duration":
+            return f"PT{self.rng.randint(1, 59)}M"
+        return None
+
+    def call(self, provider: str) -> str | None:
+        if self.fake is None:
+            return None
+        if provider == "_title":
+            return str(self.fake.sentence(nb_words=4)).rstrip(".")
+        return str(getattr(self.fake, provider)())
+
+    def hinted(self, name: str) -> str:
+        provider = _hint(name) if name else None
+        if provider:
+            value = self.call(provider)
+            if value is not None:
+                return value
+        if self.fake is not None:
+            return str(self.fake.word())
+        return self.rng.choice(["alpha", "bravo", "charlie", "delta", "echo", "foxtrot"])
+
+
+def _singular(name: str) -> str:
+    return name[:-1] if name.endswith("s") and len(name) > 3 else name
+
+
+def _is_null(schema: Any) -> bool:
+    return isinstance(schema, Mapping) and _type_of(schema) == "null" and "enum" not in schema
+
+
+def _type_of(schema: Mapping[str, Any]) -> str:
+    kind = schema.get("type")
+    if isinstance(kind, list):
+        concrete = [str(k).lower() for k in kind if str(k).lower() != "null"]
+        kind = concrete[0] if concrete else "null"
+    if isinstance(kind, str):
+        return kind.lower()
+    if "properties" in schema or "required" in schema or "additionalProperties" in schema:
+        return "object"
+    if "items" in schema or "prefixItems" in schema:
+        return "array"
+    if "minimum" in schema or "maximum" in schema:
+        return "number"
+    return "string"
+
+
+def _int(value: Any, default: int) -> int:
+    return int(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else default
+
+
+def _excl(schema: Mapping[str, Any], key: str) -> bool:
+    return key in schema and schema[key] is not False
+
+
+def _bounds(schema: Mapping[str, Any], *, integer: bool) -> tuple[float, float]:
+    low: float | None = None
+    high: float | None = None
+    if isinstance(schema.get("minimum"), (int, float)):
+        low = schema["minimum"]
+    if isinstance(schema.get("maximum"), (int, float)):
+        high = schema["maximum"]
+    nudge = 1 if integer else 0.01
+    excl_min = schema.get("exclusiveMinimum")
+    if isinstance(excl_min, (int, float)) and not isinstance(excl_min, bool):
+        low = max(low, excl_min + nudge) if low is not None else excl_min + nudge
+    elif excl_min is True and low is not None:
+        low += nudge
+    excl_max = schema.get("exclusiveMaximum")
+    if isinstance(excl_max, (int, float)) and not isinstance(excl_max, bool):
+        high = min(high, excl_max - nudge) if high is not None else excl_max - nudge
+    elif excl_max is True and high is not None:
+        high -= nudge
+    if low is None and high is None:
+        low, high = (1, 100) if integer else (0, 100)
+    elif low is None:
+        assert high is not None
+        low = min(high, 0) if high >= 0 else high - 100
+    elif high is None:
+        high = low + 100
+    if integer:
+        low, high = math.ceil(low), math.floor(high)
+    if high < low:
+        high = low
+    return float(low) if not integer else low, float(high) if not integer else high
+
+
+# A small sampler for the regular expressions that appear in `pattern` keywords.
+
+_CATEGORIES = {
+    "CATEGORY_DIGIT": "0123456789",
+    "CATEGORY_WORD": "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_",
+    "CATEGORY_SPACE": " ",
+    "CATEGORY_NOT_DIGIT": "abcdefghijklmnopqrstuvwxyz",
+    "CATEGORY_NOT_WORD": "-.",
+    "CATEGORY_NOT_SPACE": "abcdefghijklmnopqrstuvwxyz",
+}
+
+
+def _from_pattern(pattern: str, rng: random.Random) -> str | None:
+    try:
+        parsed = sre_parse.parse(pattern)
+        out = _emit(parsed, rng, 0)
+    except Exception:
+        return None
+    try:
+        return out if re.search(pattern, out) else None
+    except re.error:
+        return None
+
+
+def _emit(items: Any, rng: random.Random, depth: int) -> str:
+    if depth > 20:
+        raise ValueError("pattern too deep")
+    out = []
+    for op, arg in items:
+        name = str(op)
+        if name == "LITERAL":
+            out.append(chr(arg))
+        elif name == "ANY":
+            out.append(rng.choice("abcdefghijklmnopqrstuvwxyz"))
+        elif name == "IN":
+            out.append(_emit_class(arg, rng))
+        elif name in ("MAX_REPEAT", "MIN_REPEAT", "POSSESSIVE_REPEAT"):
+            low, high, sub = arg
+            high = min(high, low + 3) if high != sre_parse.MAXREPEAT else low + 3
+            for _ in range(rng.randint(low, max(low, high))):
+                out.append(_emit(sub, rng, depth + 1))
+        elif name == "SUBPATTERN":
+            out.append(_emit(arg[-1], rng, depth + 1))
+        elif name == "BRANCH":
+            out.append(_emit(rng.choice(arg[1]), rng, depth + 1))
+        elif name in ("AT", "ASSERT", "ASSERT_NOT"):
+            continue
+        elif name == "CATEGORY":
+            out.append(rng.choice(_CATEGORIES.get(str(arg), "x")))
+        else:
+            raise ValueError(f"unsupported pattern element {name}")
+    return "".join(out)
+
+
+def _emit_class(items: Any, rng: random.Random) -> str:
+    choices: list[str] = []
+    negate = False
+    for op, arg in items:
+        name = str(op)
+        if name == "NEGATE":
+            negate = True
+        elif name == "LITERAL":
+            choices.append(chr(arg))
+        elif name == "RANGE":
+            choices.extend(chr(c) for c in range(arg[0], min(arg[1], arg[0] + 200) + 1))
+        elif name == "CATEGORY":
+            choices.extend(_CATEGORIES.get(str(arg), "x"))
+    if negate:
+        pool = [c for c in "abcdefghijklmnopqrstuvwxyz0123456789" if c not in choices]
+        return rng.choice(pool or ["~"])
+    return rng.choice(choices or ["x"])
+
+
+# --- embeddings ----------------------------------------------------------------------------
+
+_STOP_WORDS = frozenset(
+    "a an and are as at be but by for from has have i in is it its of on or that the this to was"
+    " were will with you your we they he she them our my me do does did not no so if then than".split()
+)
+_WORD = re.compile(r"\w+", re.UNICODE)
+
+
+@functools.lru_cache(maxsize=8192)
+def _feature(seed: int, token: str, dims: int) -> array[int]:
+    """A pseudo-random direction for one word or word pair."""
+    digest = hashlib.shake_256(f"{seed}\x1f{token}".encode()).digest(dims)
+    return array("b", digest)
+
+
+def embedding(text: str, dims: int, seed: int) -> list[float]:
+    """A unit vector for `text`: texts that share words point in similar directions.
+
+    Each word contributes a fixed pseudo-random direction (common English words count
+    less, adjacent word pairs a little); the sum is normalised and rounded to float32.
+    """
+    words = [w.lower() for w in _WORD.findall(text)]
+    acc = [0.0] * dims
+    weights: list[tuple[str, float]] = []
+    for word in words:
+        weights.append((word, 0.25 if word in _STOP_WORDS else 1.0))
+    for first, second in zip(words, words[1:]):
+        weights.append((f"{first} {second}", 0.35))
+    if not weights:
+        weights.append((f"\x00{text}", 1.0))
+    for token, weight in weights:
+        feature = _feature(seed, token, dims)
+        acc = [a + weight * f for a, f in zip(acc, feature)]
+    norm = math.sqrt(sum(a * a for a in acc)) or 1.0
+    packed = struct.pack(f"<{dims}f", *(a / norm for a in acc))
+    return list(struct.unpack(f"<{dims}f", packed))
+
+
+def float32_base64(vector: list[float]) -> str:
+    """The vector as base64 of little-endian float32 values (OpenAI's `base64` encoding)."""
+    return base64.b64encode(struct.pack(f"<{len(vector)}f", *vector)).decode()
+

@@ -1,0 +1,354 @@
+"""The scenario file format as pydantic models: pure data, strict, no I/O.
+
+Every model forbids unknown keys and is frozen, so a misspelt key is an error and a
+loaded scenario can be shared between requests without copying. `loader.py` turns
+YAML into these models and maps validation errors back to file lines.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from mockopper import templates
+
+__all__ = [
+    "API_NAMES",
+    "Chaos",
+    "ErrorSpec",
+    "FaultSpec",
+    "Match",
+    "ModelSpec",
+    "Reply",
+    "Rule",
+    "Scenario",
+    "StreamSpec",
+    "TextLookup",
+    "ToolCallSpec",
+    "UsageSpec",
+]
+
+ApiName = Literal[
+    "chat",
+    "responses",
+    "openresponses",
+    "embeddings",
+    "messages",
+    "count_tokens",
+    "interactions",
+    "gemini",
+]
+API_NAMES: tuple[str, ...] = ApiName.__args__  # type: ignore[attr-defined]
+
+FinishReason = Literal["stop", "length", "tool_calls", "content_filter"]
+
+DEFAULT_CLOCK = 1767225600  # 2026-01-01T00:00:00Z
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def _check_template(value: str) -> str:
+    templates.compile_template(value)  # raises ValueError with a readable message
+    return value
+
+
+def _check_templates_in(value: Any) -> Any:
+    """Compile every string inside a JSON-like value, so template errors surface at load."""
+    if isinstance(value, str):
+        _check_template(value)
+    elif isinstance(value, dict):
+        for item in value.values():
+            _check_templates_in(item)
+    elif isinstance(value, list):
+        for item in value:
+            _check_templates_in(item)
+    return value
+
+
+class TextLookup(_Model):
+    """A text condition spelt as a mapping: exactly one lookup."""
+
+    contains: str | None = None
+    equals: str | None = None
+    regex: str | None = None
+    startswith: str | None = None
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> TextLookup:
+        given = [k for k in ("contains", "equals", "regex", "startswith") if getattr(self, k) is not None]
+        if len(given) != 1:
+            raise ValueError(
+                "a text condition takes exactly one of contains, equals, regex, startswith"
+                + (f" (got {', '.join(given)})" if given else "")
+            )
+        if self.regex is not None:
+            try:
+                re.compile(self.regex)
+            except re.error as exc:
+                raise ValueError(f"invalid regular expression {self.regex!r}: {exc}") from None
+        return self
+
+
+TextCondition = str | TextLookup
+
+
+class Match(_Model):
+    """Conditions a request must meet for a rule to answer it; all listed must hold."""
+
+    api: ApiName | list[ApiName] | None = None
+    model: str | list[str] | None = None
+    message: TextCondition | None = None
+    system: TextCondition | None = None
+    any_message: TextCondition | None = None
+    tools: bool | list[str] | None = None
+    tool_result: bool | str | None = None
+    turn: Annotated[int, Field(ge=0)] | None = None
+    json_schema: bool | None = None
+    stream: bool | None = None
+    tags: dict[str, str | int | float | bool] | None = None
+    header: dict[str, TextCondition] | None = None
+
+    @field_validator("tools", mode="before")
+    @classmethod
+    def _one_tool(cls, value: Any) -> Any:
+        return [value] if isinstance(value, str) else value
+
+
+class ErrorSpec(_Model):
+    """A scripted error: the surface renders it in its own error shape."""
+
+    status: Annotated[int, Field(ge=400, le=599)]
+    type: str | None = None
+    message: str | None = None
+    code: str | None = None
+    retry_after: Annotated[float, Field(ge=0)] | None = None
+    should_retry: bool | None = None
+    headers: dict[str, str] | None = None
+
+    @field_validator("message")
+    @classmethod
+    def _template(cls, value: str | None) -> str | None:
+        return None if value is None else _check_template(value)
+
+
+class ToolCallSpec(_Model):
+    """One scripted tool call; `arguments: auto` generates them from the tool's schema."""
+
+    name: str
+    arguments: dict[str, Any] | str = "auto"
+    id: str | None = None
+
+    @field_validator("arguments")
+    @classmethod
+    def _templates(cls, value: Any) -> Any:
+        return value if value == "auto" else _check_templates_in(value)
+
+
+class StreamSpec(_Model):
+    """How a streamed reply is paced and cut into chunks."""
+
+    chunk: Literal["word", "char", "line"] | Annotated[int, Field(ge=1)] = "word"
+    ttft_ms: Annotated[float, Field(ge=0)] = 0
+    interval_ms: Annotated[float, Field(ge=0)] = 0
+    jitter_ms: Annotated[float, Field(ge=0)] = 0
+
+
+class FaultSpec(_Model):
+    """A transport fault: exactly one of the four actions."""
+
+    disconnect_after: Annotated[int, Field(ge=0)] | None = None
+    truncate_after: Annotated[int, Field(ge=0)] | None = None
+    error_after: Annotated[int, Field(ge=0)] | None = None
+    hang: Literal[True] | None = None
+    error: ErrorSpec | None = None
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> FaultSpec:
+        actions = ("disconnect_after", "truncate_after", "error_after", "hang")
+        given = [k for k in actions if getattr(self, k) is not None]
+        if len(given) != 1:
+            raise ValueError(
+                "a fault takes exactly one of disconnect_after, truncate_after, error_after, hang"
+                + (f" (got {', '.join(given)})" if given else "")
+            )
+        if self.error is not None and self.error_after is None:
+            raise ValueError("'error' only goes with error_after")
+        return self
+
+    @property
+    def action(self) -> str:
+        for name in ("disconnect_after", "truncate_after", "error_after", "hang"):
+            if getattr(self, name) is not None:
+                return name
+        raise AssertionError("a validated fault always has an action")
+
+    @property
+    def after(self) -> int:
+        """How many content chunks go out before the fault strikes."""
+        for name in ("disconnect_after", "truncate_after", "error_after"):
+            value = getattr(self, name)
+            if value is not None:
+                return int(value)
+        return 0
+
+
+class UsageSpec(_Model):
+    input_tokens: Annotated[int, Field(ge=0)] | None = None
+    output_tokens: Annotated[int, Field(ge=0)] | None = None
+
+
+class Reply(_Model):
+    """What a rule answers: exactly one kind (text, tool_calls, json or error)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    text: str | None = None
+    tool_calls: list[ToolCallSpec] | Literal["auto"] | None = None
+    json_value: Any = Field(default=None, alias="json")
+    reasoning: str | None = None
+    error: ErrorSpec | None = None
+    finish_reason: FinishReason | None = None
+    usage: UsageSpec | None = None
+    model: str | None = None
+    delay_ms: Annotated[float, Field(ge=0)] | None = None
+    stream: StreamSpec | None = None
+    fault: FaultSpec | None = None
+
+    @field_validator("text", "reasoning")
+    @classmethod
+    def _template(cls, value: str | None) -> str | None:
+        return None if value is None else _check_template(value)
+
+    @field_validator("json_value")
+    @classmethod
+    def _json(cls, value: Any) -> Any:
+        if value is None or value == "auto":
+            return value
+        if isinstance(value, str):
+            raise ValueError("json must be an object, a list, or 'auto'")
+        return _check_templates_in(value)
+
+    @field_validator("tool_calls")
+    @classmethod
+    def _non_empty(cls, value: Any) -> Any:
+        if isinstance(value, list) and not value:
+            raise ValueError("tool_calls needs at least one call (or 'auto')")
+        return value
+
+    @model_validator(mode="after")
+    def _one_kind(self) -> Reply:
+        kinds = [
+            name
+            for name, present in (
+                ("tool_calls", self.tool_calls is not None),
+                ("json", self.json_value is not None),
+                ("error", self.error is not None),
+            )
+            if present
+        ]
+        if self.text is not None and "tool_calls" not in kinds:
+            kinds.insert(0, "text")
+        if not kinds:
+            raise ValueError("a reply needs one of text, tool_calls, json, error")
+        if len(kinds) > 1:
+            raise ValueError(
+                f"a reply has exactly one kind, got {' and '.join(kinds)}"
+                " (only text may stand beside tool_calls)"
+            )
+        if self.error is not None and (self.reasoning is not None or self.stream is not None):
+            raise ValueError("an error reply takes no reasoning or stream settings")
+        return self
+
+    @property
+    def kind(self) -> str:
+        if self.error is not None:
+            return "error"
+        if self.tool_calls is not None:
+            return "tool_calls"
+        if self.json_value is not None:
+            return "json"
+        return "text"
+
+
+class Rule(_Model):
+    """A match and what to answer; first match wins."""
+
+    name: str | None = None
+    match: Match = Field(default_factory=Match)
+    reply: Reply | None = None
+    replies: Annotated[list[Reply], Field(min_length=1)] | None = None
+    then: Literal["repeat", "cycle"] = "repeat"
+    times: Annotated[int, Field(ge=1)] | None = None
+
+    @field_validator("match", mode="before")
+    @classmethod
+    def _empty_match(cls, value: Any) -> Any:
+        return {} if value is None else value
+
+    @model_validator(mode="after")
+    def _one_reply(self) -> Rule:
+        if (self.reply is None) == (self.replies is None):
+            raise ValueError("a rule needs exactly one of reply or replies")
+        if self.then == "cycle" and self.replies is None:
+            raise ValueError("'then: cycle' only applies to a replies list")
+        return self
+
+    def reply_for(self, call: int) -> Reply:
+        """The reply for this rule's `call`-th use (1-based)."""
+        if self.reply is not None:
+            return self.reply
+        assert self.replies is not None
+        index = call - 1
+        if index >= len(self.replies):
+            index = index % len(self.replies) if self.then == "cycle" else len(self.replies) - 1
+        return self.replies[index]
+
+
+class ModelSpec(_Model):
+    """A model in the simulated fleet."""
+
+    error: ErrorSpec | None = None
+    fail_first: Annotated[int, Field(ge=0)] | None = None
+    display_name: str | None = None
+
+
+class Chaos(_Model):
+    """Random failures, drawn deterministically from the seed."""
+
+    rate: Annotated[float, Field(ge=0, le=1)]
+    statuses: Annotated[list[Annotated[int, Field(ge=400, le=599)]], Field(min_length=1)] = Field(
+        default_factory=lambda: [429, 500, 503]
+    )
+    retry_after: Annotated[float, Field(ge=0)] | None = None
+
+
+class Scenario(_Model):
+    """A whole scenario file."""
+
+    name: str | None = None
+    description: str | None = None
+    seed: int = 0
+    clock: int | Literal["real"] = DEFAULT_CLOCK
+    models: dict[str, ModelSpec] = Field(default_factory=dict)
+    rules: list[Rule] = Field(default_factory=list)
+    chaos: Chaos | None = None
+
+    @field_validator("models", mode="before")
+    @classmethod
+    def _healthy_by_default(cls, value: Any) -> Any:
+        if isinstance(value, dict):
+            return {k: ({} if v is None else v) for k, v in value.items()}
+        return value
+
+    @field_validator("rules", mode="before")
+    @classmethod
+    def _no_rules(cls, value: Any) -> Any:
+        return [] if value is None else value
+
+    def rule_name(self, index: int) -> str:
+        rule = self.rules[index]
+        return rule.name if rule.name else f"rule {index + 1}"

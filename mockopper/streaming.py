@@ -1,0 +1,322 @@
+"""SSE framing, chunking and pacing, and the ASGI responses that play answers out.
+
+This is the only module that knows how an event is framed on the wire, how a reply is
+cut into chunks, and how time passes while it streams: time to first token, the gap
+between chunks, and the scripted faults (drop, truncate, error, hang). Waits listen for
+the client going away, so an abandoned stream leaves no task behind.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import random
+import re
+from collections.abc import Awaitable, Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from starlette.types import Message, Receive, Scope, Send
+
+from mockopper.scenarios import FaultSpec, StreamSpec
+
+__all__ = [
+    "BodyResponse",
+    "Event",
+    "Playback",
+    "SSEResponse",
+    "chunk_text",
+    "frame",
+]
+
+_WORD = re.compile(r"\s*\S+|\s+$")
+
+
+def chunk_text(text: str, chunk: str | int) -> tuple[str, ...]:
+    """Cut text into stream chunks; joined back together they give the text exactly."""
+    if not text:
+        return ()
+    if chunk == "word":
+        pieces = _WORD.findall(text)
+        return tuple(pieces) if "".join(pieces) == text else (text,)
+    if chunk == "char":
+        return tuple(text)
+    if chunk == "line":
+        return tuple(text.splitlines(keepends=True))
+    size = int(chunk)
+    return tuple(text[i : i + size] for i in range(0, len(text), size))
+
+
+@dataclass(slots=True)
+class Event:
+    """One stream event. `content` marks a content delta: what pacing and faults count."""
+
+    data: Mapping[str, Any] | str
+    name: str | None = None
+    content: bool = False
+
+    def payload(self) -> str:
+        data = self.data
+        return data if isinstance(data, str) else json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+
+
+def frame(event: Event) -> bytes:
+    """An event as SSE bytes: `\\n` line endings, written in one piece."""
+    if event.name:
+        return b"event: " + event.name.encode() + b"\ndata: " + event.payload().encode() + b"\n\n"
+    return b"data: " + event.payload().encode() + b"\n\n"
+
+
+@dataclass(slots=True)
+class Playback:
+    """What happened while an answer was played out, for the journal."""
+
+    outcome: str = "complete"  # complete | disconnect | truncate | error | hang | client_closed
+    frames: list[str] = field(default_factory=list)
+    chunks: int = 0
+    gaps_ms: list[float] = field(default_factory=list)
+
+
+class _Watch:
+    """Cancels the current task when the client disconnects (only while active)."""
+
+    def __init__(self, receive: Receive) -> None:
+        self.receive = receive
+        self.disconnected = False
+        self._task: asyncio.Task[None] | None = None
+        self._owner: asyncio.Task[Any] | None = None
+
+    def start(self) -> None:
+        if self._task is None:
+            self._owner = asyncio.current_task()
+            self._task = asyncio.ensure_future(self._run())
+
+    async def _run(self) -> None:
+        while True:
+            message: Message = await self.receive()
+            if message["type"] == "http.disconnect":
+                self.disconnected = True
+                if self._owner is not None:
+                    self._owner.cancel()
+                return
+
+    def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            self._task = None
+
+    def absorb(self) -> bool:
+        """After a CancelledError: True if it came from the client leaving (and is absorbed)."""
+        if not self.disconnected:
+            return False
+        owner = self._owner
+        uncancel = getattr(owner, "uncancel", None)
+        if uncancel is not None:
+            uncancel()
+        return True
+
+
+async def _forever() -> None:
+    await asyncio.Event().wait()
+
+
+def _start(status: int, headers: Iterable[tuple[str, str]], content_type: str) -> Message:
+    raw = [(b"content-type", content_type.encode())]
+    raw.extend((k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in headers)
+    return {"type": "http.response.start", "status": status, "headers": raw}
+
+
+class BodyResponse:
+    """A complete JSON (or other) body, optionally delayed, hung, or dropped by a fault."""
+
+    def __init__(
+        self,
+        status: int,
+        body: bytes,
+        headers: Iterable[tuple[str, str]] = (),
+        *,
+        content_type: str = "application/json",
+        delay_ms: float = 0,
+        fault: FaultSpec | None = None,
+        on_done: Callable[[Playback], None] | None = None,
+    ) -> None:
+        self.status = status
+        self.body = body
+        self.headers = list(headers)
+        self.content_type = content_type
+        self.delay_ms = delay_ms
+        self.fault = fault
+        self.on_done = on_done
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        playback = Playback()
+        fault = self.fault
+        watch = _Watch(receive)
+        try:
+            if self.delay_ms or (fault is not None and fault.hang):
+                watch.start()
+                if self.delay_ms:
+                    await asyncio.sleep(self.delay_ms / 1000)
+                if fault is not None and fault.hang:
+                    playback.outcome = "hang"
+                    await _forever()
+            watch.stop()
+            if fault is not None and fault.action in ("disconnect_after", "truncate_after"):
+                # Headers go out, the body never does: the client sees the connection drop.
+                playback.outcome = "disconnect"
+                await send(_start(self.status, [*self.headers, ("content-length", str(len(self.body)))],
+                                  self.content_type))
+                return
+            await send(_start(self.status, [*self.headers, ("content-length", str(len(self.body)))],
+                              self.content_type))
+            await send({"type": "http.response.body", "body": self.body, "more_body": False})
+        except asyncio.CancelledError:
+            watch.stop()
+            if not watch.absorb():
+                raise
+            playback.outcome = "client_closed" if playback.outcome != "hang" else "hang"
+        finally:
+            if self.on_done is not None:
+                self.on_done(playback)
+
+
+class SSEResponse:
+    """Plays a stream of events as `text/event-stream`, with pacing and scripted faults."""
+
+    def __init__(
+        self,
+        events: Iterable[Event],
+        headers: Iterable[tuple[str, str]] = (),
+        *,
+        pacing: StreamSpec,
+        fault: FaultSpec | None = None,
+        error_events: Callable[[], Iterable[Event]] | None = None,
+        delay_ms: float = 0,
+        seed: int = 0,
+        on_done: Callable[[Playback], None] | None = None,
+        record: bool = True,
+    ) -> None:
+        self.events = events
+        self.headers = list(headers)
+        self.pacing = pacing
+        self.fault = fault
+        self.error_events = error_events
+        self.delay_ms = delay_ms
+        self.seed = seed
+        self.on_done = on_done
+        self.record = record
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        playback = Playback()
+        record = self.record
+        watch = _Watch(receive)
+        paced = bool(self.delay_ms or self.pacing.ttft_ms or self.pacing.interval_ms or self.pacing.jitter_ms)
+        fault = self.fault
+        try:
+            if paced or (fault is not None and fault.hang):
+                watch.start()
+            if self.delay_ms:
+                await asyncio.sleep(self.delay_ms / 1000)
+            if fault is not None and fault.hang:
+                playback.outcome = "hang"
+                await _forever()
+            await send(_start(200, [*self.headers, ("cache-control", "no-cache")], "text/event-stream"))
+
+            async def write(event: Event) -> None:
+                data = frame(event)
+                if record:
+                    playback.frames.append(data.decode())
+                await send({"type": "http.response.body", "body": data, "more_body": True})
+
+            outcome = await play(self.events, write, pacing=self.pacing, fault=fault,
+                                 error_events=self.error_events, seed=self.seed, playback=playback)
+            watch.stop()
+            playback.outcome = outcome
+            if outcome == "disconnect":
+                return  # leaving without finishing the body makes the server drop the connection
+            await send({"type": "http.response.body", "body": b"", "more_body": False})
+        except asyncio.CancelledError:
+            watch.stop()
+            if not watch.absorb():
+                raise
+            if playback.outcome != "hang":
+                playback.outcome = "client_closed"
+        finally:
+            if self.on_done is not None:
+                self.on_done(playback)
+
+
+async def play(
+    events: Iterable[Event],
+    write: Callable[[Event], Awaitable[None]],
+    *,
+    pacing: StreamSpec,
+    fault: FaultSpec | None,
+    error_events: Callable[[], Iterable[Event]] | None,
+    seed: int,
+    playback: Playback,
+) -> str:
+    """Write events with the scripted pacing; stop where the fault strikes. Returns the outcome.
+
+    A fault `..._after: N` strikes before the (N+1)th content chunk; when the answer has N
+    chunks or fewer it strikes right after the last one, before the closing events.
+    """
+    events = list(events)
+    loop = asyncio.get_running_loop()
+    ttft = pacing.ttft_ms / 1000
+    interval = pacing.interval_ms / 1000
+    jitter = pacing.jitter_ms / 1000
+    timed = bool(ttft or interval or jitter)
+    rng = random.Random(seed) if jitter else None
+    strike: int | None = None
+    if fault is not None and not fault.hang:
+        last_content = max((i for i, e in enumerate(events) if e.content), default=0)
+        content_seen = 0
+        strike = last_content + 1
+        for i, event in enumerate(events):
+            if event.content:
+                if content_seen == fault.after:
+                    strike = i
+                    break
+                content_seen += 1
+    due = loop.time() + ttft
+    last_sent: float | None = None
+    chunks = 0
+    for index, event in enumerate(events):
+        if index == strike:
+            playback.chunks = chunks
+            assert fault is not None
+            return await _strike(fault.action, write, error_events)
+        if event.content:
+            if timed:
+                if chunks:
+                    gap = interval + (rng.uniform(-jitter, jitter) if rng else 0.0)
+                    due += max(0.0, gap)
+                wait = due - loop.time()
+                if wait > 0:
+                    await asyncio.sleep(wait)
+                now = loop.time()
+                if last_sent is not None:
+                    playback.gaps_ms.append((now - last_sent) * 1000)
+                last_sent = now
+            chunks += 1
+        await write(event)
+    playback.chunks = chunks
+    if strike is not None and strike >= len(events):
+        assert fault is not None
+        return await _strike(fault.action, write, error_events)
+    return "complete"
+
+
+async def _strike(
+    action: str | None,
+    write: Callable[[Event], Awaitable[None]],
+    error_events: Callable[[], Iterable[Event]] | None,
+) -> str:
+    if action == "error_after":
+        for event in error_events() if error_events else ():
+            await write(event)
+        return "error"
+    if action == "truncate_after":
+        return "truncate"
+    return "disconnect"
