@@ -27,13 +27,15 @@ PREFIX = "/__mockopper"
 
 
 def _json(value: Any, status: int = 200) -> Response:
-    return Response(json.dumps(value, ensure_ascii=False, default=str), status_code=status,
-                    media_type="application/json")
+    return Response(
+        json.dumps(value, ensure_ascii=False, default=str), status_code=status, media_type="application/json"
+    )
 
 
 def _refusal(status: int, message: str) -> Response:
-    return _json({"error": {"type": "permission_error" if status == 403 else "authentication_error",
-                            "message": message}}, status)
+    return _json(
+        {"error": {"type": "permission_error" if status == 403 else "authentication_error", "message": message}}, status
+    )
 
 
 def _is_loopback(host: str | None) -> bool:
@@ -57,8 +59,11 @@ def _allowed(mock: MockApp, request: Request) -> Response | None:
         return None
     client = request.client.host if request.client else None
     if not _is_loopback(client):
-        return _refusal(403, f"The admin API only answers loopback clients (this one is {client}); "
-                        "start the server with --admin-token to allow others.")
+        return _refusal(
+            403,
+            f"The admin API only answers loopback clients (this one is {client}); "
+            "start the server with --admin-token to allow others.",
+        )
     return None
 
 
@@ -77,15 +82,18 @@ def routes(mock: MockApp) -> list[Route]:
 
     async def health(request: Request) -> Response:
         scenario = mock.scenario
-        return _json({"status": "ok", "scenario": scenario.name, "rules": len(scenario.rules),
-                      "requests": len(mock.journal)})
+        return _json(
+            {"status": "ok", "scenario": scenario.name, "rules": len(scenario.rules), "requests": len(mock.journal)}
+        )
 
     async def requests(request: Request) -> Response:
         q = request.query_params
         unmatched = q.get("unmatched")
         since = q.get("since", "0")
         entries = mock.journal.filter(
-            rule=q.get("rule"), api=q.get("surface") or q.get("api"), model=q.get("model"),
+            rule=q.get("rule"),
+            api=q.get("surface") or q.get("api"),
+            model=q.get("model"),
             unmatched=None if unmatched is None else unmatched.lower() in ("1", "true", "yes"),
             since=int(since) if since.isdigit() else 0,
         )
@@ -107,14 +115,23 @@ def routes(mock: MockApp) -> list[Route]:
         try:
             text = raw.decode("utf-8")
         except UnicodeDecodeError:
-            return _json({"error": {"type": "invalid_request_error", "message": "The scenario is not UTF-8 text.",
-                                    "problems": []}}, 400)
+            return _json(
+                {
+                    "error": {
+                        "type": "invalid_request_error",
+                        "message": "The scenario is not UTF-8 text.",
+                        "problems": [],
+                    }
+                },
+                400,
+            )
         try:
             scenario = load_text(text, request.query_params.get("name", "<scenario>"))
         except ScenarioError as exc:
             problems = [str(p) for p in exc.problems]
-            return _json({"error": {"type": "invalid_request_error", "message": "\n".join(problems),
-                                    "problems": problems}}, 400)
+            return _json(
+                {"error": {"type": "invalid_request_error", "message": "\n".join(problems), "problems": problems}}, 400
+            )
         mock.load(scenario)
         return _json({"status": "loaded", "scenario": scenario.name, "rules": len(scenario.rules)})
 

@@ -40,8 +40,14 @@ BASE_PATH = "/v3/compat"
 log = logging.getLogger("mockopper")
 
 _EXPOSED = [
-    "x-mockopper-model", "x-mockopper-attempts", "x-mockopper-rule", "x-request-id", "request-id",
-    "retry-after", "retry-after-ms", "x-should-retry",
+    "x-mockopper-model",
+    "x-mockopper-attempts",
+    "x-mockopper-rule",
+    "x-request-id",
+    "request-id",
+    "retry-after",
+    "retry-after-ms",
+    "x-should-retry",
 ]
 
 
@@ -64,10 +70,17 @@ def _json_bytes(value: Any) -> bytes:
 
 def universal_error(status: int, message: str, type_: str = "invalid_request_error") -> bytes:
     """An error body every vendor's SDK can read: for paths that belong to no surface."""
-    google = {400: "INVALID_ARGUMENT", 401: "UNAUTHENTICATED", 403: "PERMISSION_DENIED", 404: "NOT_FOUND",
-              405: "METHOD_NOT_ALLOWED", 413: "INVALID_ARGUMENT"}.get(status, "UNKNOWN")
-    return _json_bytes({"type": "error", "error": {"type": type_, "code": status, "message": message,
-                                                   "status": google, "param": None}})
+    google = {
+        400: "INVALID_ARGUMENT",
+        401: "UNAUTHENTICATED",
+        403: "PERMISSION_DENIED",
+        404: "NOT_FOUND",
+        405: "METHOD_NOT_ALLOWED",
+        413: "INVALID_ARGUMENT",
+    }.get(status, "UNKNOWN")
+    return _json_bytes(
+        {"type": "error", "error": {"type": type_, "code": status, "message": message, "status": google, "param": None}}
+    )
 
 
 class _Endpoint:
@@ -126,15 +139,22 @@ class MockApp:
                 by_path.setdefault(key, []).append(surface)
                 routes_by_key.setdefault(key, route)
         routes: list[Any] = [
-            StarletteRoute(BASE_PATH + path, _Endpoint(self, routes_by_key[(path, methods)], surfaces),
-                           methods=list(methods))
+            StarletteRoute(
+                BASE_PATH + path, _Endpoint(self, routes_by_key[(path, methods)], surfaces), methods=list(methods)
+            )
             for (path, methods), surfaces in by_path.items()
         ]
         routes += admin.routes(self)
         routes.append(StarletteRoute("/{path:path}", _not_found, methods=None))
         middleware = [
-            Middleware(CORSMiddleware, allow_origins=list(self.settings.cors_origins), allow_methods=["*"],
-                       allow_headers=["*"], expose_headers=_EXPOSED, max_age=600),
+            Middleware(
+                CORSMiddleware,
+                allow_origins=list(self.settings.cors_origins),
+                allow_methods=["*"],
+                allow_headers=["*"],
+                expose_headers=_EXPOSED,
+                max_age=600,
+            ),
         ]
         return Starlette(routes=routes, middleware=middleware)
 
@@ -144,11 +164,13 @@ class MockApp:
         started = time.perf_counter()
         headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in request.scope["headers"]}
         query = dict(request.query_params)
-        call = Call(request.method, request.url.path, {**route.params, **request.path_params}, query, headers,
-                    self.history)
+        call = Call(
+            request.method, request.url.path, {**route.params, **request.path_params}, query, headers, self.history
+        )
         surface = next((s for s in surfaces if s.claims(call)), surfaces[0])
-        record = self.journal.open(call.method, call.path, api=surface.api, query=redact_query(query),
-                                   request_headers=redact_headers(headers))
+        record = self.journal.open(
+            call.method, call.path, api=surface.api, query=redact_query(query), request_headers=redact_headers(headers)
+        )
         try:
             failure = self._authenticate(call)
             if failure is not None:
@@ -200,8 +222,16 @@ class MockApp:
         surface.remember(conv, answer, call)
         return self._answer(surface, conv, decision, answer, record, headers_out, started)
 
-    def _answer(self, surface: Surface, conv: Conversation, decision: Decision, answer: Answer,
-                record: RequestRecord, headers: list[tuple[str, str]], started: float) -> ASGIApp:
+    def _answer(
+        self,
+        surface: Surface,
+        conv: Conversation,
+        decision: Decision,
+        answer: Answer,
+        record: RequestRecord,
+        headers: list[tuple[str, str]],
+        started: float,
+    ) -> ASGIApp:
         fault = answer.fault
         record.status = 200
 
@@ -216,9 +246,14 @@ class MockApp:
             fault_failure = _fault_failure(answer)
             record.response_headers = dict(headers)
             return SSEResponse(
-                surface.events(conv, answer), headers, pacing=answer.pacing, fault=fault,
+                surface.events(conv, answer),
+                headers,
+                pacing=answer.pacing,
+                fault=fault,
                 error_events=lambda: surface.error_events(conv, answer, fault_failure),
-                delay_ms=answer.delay_ms, seed=fakes.derive(answer.key, "pacing"), on_done=done,
+                delay_ms=answer.delay_ms,
+                seed=fakes.derive(answer.key, "pacing"),
+                on_done=done,
             )
         if fault is not None and fault.error_after is not None:
             failure = replace(_fault_failure(answer), delay_ms=answer.delay_ms)
@@ -228,12 +263,21 @@ class MockApp:
         record.response_headers = dict(headers)
         return BodyResponse(200, _json_bytes(body), headers, delay_ms=answer.delay_ms, fault=fault, on_done=done)
 
-    def _error(self, surface: Surface, record: RequestRecord, failure: Failure, started: float,
-               headers: Sequence[tuple[str, str]] = ()) -> ASGIApp:
+    def _error(
+        self,
+        surface: Surface,
+        record: RequestRecord,
+        failure: Failure,
+        started: float,
+        headers: Sequence[tuple[str, str]] = (),
+    ) -> ASGIApp:
         body = surface.error_body(failure)
         out = [*headers, *surface.error_headers(failure)]
-        if failure.should_retry is None and not any(k == "x-should-retry" for k, _ in out) and (
-                failure.source in ("request", "unmatched")):
+        if (
+            failure.should_retry is None
+            and not any(k == "x-should-retry" for k, _ in out)
+            and (failure.source in ("request", "unmatched"))
+        ):
             out.append(("x-should-retry", "false"))
         record.status = failure.status
         record.response_body = body
@@ -268,12 +312,21 @@ class MockApp:
         auth = headers.get("authorization", "")
         if auth[:7].lower() == "bearer ":
             key = auth[7:].strip()
-        key = key or headers.get("x-api-key") or headers.get("x-goog-api-key") or headers.get(
-            "x-opper-api-key") or call.query.get("key")
+        key = (
+            key
+            or headers.get("x-api-key")
+            or headers.get("x-goog-api-key")
+            or headers.get("x-opper-api-key")
+            or call.query.get("key")
+        )
         if not key:
-            return Failure(401, "Missing API key. Send it as 'Authorization: Bearer KEY', 'x-api-key', "
-                           "'x-goog-api-key', 'x-opper-api-key' or '?key='.", code="missing_api_key",
-                           source="request")
+            return Failure(
+                401,
+                "Missing API key. Send it as 'Authorization: Bearer KEY', 'x-api-key', "
+                "'x-goog-api-key', 'x-opper-api-key' or '?key='.",
+                code="missing_api_key",
+                source="request",
+            )
         expected = self.settings.api_key
         if expected is not None and key != expected:
             return Failure(401, "Invalid API key.", code="invalid_api_key", source="request")
@@ -283,8 +336,9 @@ class MockApp:
         limit = self.settings.max_body_bytes
         declared = request.headers.get("content-length")
         if declared is not None and declared.isdigit() and int(declared) > limit:
-            raise RequestError(413, f"Request body too large: {declared} bytes, the limit is {limit}.",
-                               code="request_too_large")
+            raise RequestError(
+                413, f"Request body too large: {declared} bytes, the limit is {limit}.", code="request_too_large"
+            )
         chunks = []
         size = 0
         async for chunk in request.stream():
@@ -294,14 +348,20 @@ class MockApp:
             chunks.append(chunk)
         raw = b"".join(chunks)
         if not raw.strip():
-            raise RequestError(400, "We could not parse the JSON body of your request: the body is empty. "
-                               "The API expects a JSON object.", code="invalid_json")
+            raise RequestError(
+                400,
+                "We could not parse the JSON body of your request: the body is empty. The API expects a JSON object.",
+                code="invalid_json",
+            )
         try:
             return json.loads(raw)
         except (ValueError, RecursionError) as exc:
             detail = str(exc) if not isinstance(exc, RecursionError) else "it is nested too deeply"
-            raise RequestError(400, f"We could not parse the JSON body of your request: {detail}. "
-                               "The API expects a JSON object.", code="invalid_json") from None
+            raise RequestError(
+                400,
+                f"We could not parse the JSON body of your request: {detail}. The API expects a JSON object.",
+                code="invalid_json",
+            ) from None
 
 
 def _fault_failure(answer: Answer) -> Failure:
@@ -319,8 +379,7 @@ async def _not_found(request: Request) -> Any:
     from starlette.responses import Response
 
     message = f"Unknown path {request.method} {request.url.path}. mockopper serves the compat API under {BASE_PATH}."
-    return Response(universal_error(404, message, "not_found_error"), status_code=404,
-                    media_type="application/json")
+    return Response(universal_error(404, message, "not_found_error"), status_code=404, media_type="application/json")
 
 
 def create_app(scenario: Scenario | str | None = None, **settings: Any) -> MockApp:

@@ -134,8 +134,7 @@ class Conversation:
             content = [
                 self.model,
                 self.system,
-                [[m.role, m.text, m.tool_name, [[c.name, c.arguments] for c in m.tool_calls]]
-                 for m in self.messages],
+                [[m.role, m.text, m.tool_name, [[c.name, c.arguments] for c in m.tool_calls]] for m in self.messages],
                 [[t.name, t.description, t.parameters] for t in self.tools],
                 self.json_schema,
                 list(self.inputs),

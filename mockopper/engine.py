@@ -28,6 +28,8 @@ from mockopper.templates import compile_template
 __all__ = ["Answer", "Attempt", "Decision", "Engine", "Failure", "ToolCall", "is_retryable"]
 
 DEFAULT_DIMENSIONS = 1536
+# What `json: auto` generates when the request asks for JSON without a schema.
+_ANY_OBJECT = {"type": "object", "properties": {"answer": {"type": "string"}}, "required": ["answer"]}
 _DEFAULT_PACING = StreamSpec()
 
 DEFAULT_MESSAGES = {
@@ -70,8 +72,9 @@ class Failure:
     source: str = "rule"  # rule | model | chaos | unmatched | request | fault
 
     @classmethod
-    def from_spec(cls, spec: ErrorSpec, message: str | None = None, *, source: str = "rule",
-                  delay_ms: float = 0) -> Failure:
+    def from_spec(
+        cls, spec: ErrorSpec, message: str | None = None, *, source: str = "rule", delay_ms: float = 0
+    ) -> Failure:
         return cls(
             status=spec.status,
             message=message or spec.message or DEFAULT_MESSAGES.get(spec.status, f"Error {spec.status}."),
@@ -175,9 +178,7 @@ class _State:
         self.rule_calls: dict[int, int] = {}
         self.model_calls: dict[str, int] = {}
         self.chaos_seen: dict[tuple[str, str], int] = {}
-        self.fleet_globs = [
-            (name, spec) for name, spec in scenario.models.items() if any(c in name for c in "*?[")
-        ]
+        self.fleet_globs = [(name, spec) for name, spec in scenario.models.items() if any(c in name for c in "*?[")]
 
 
 class _Context:
@@ -324,8 +325,15 @@ class Engine:
             if failing:
                 error = spec.error or ErrorSpec(status=503)
                 failure = Failure.from_spec(error, source="model")
-                attempts.append(Attempt(model, "error", failure.status, detail="models: " + (
-                    f"fail_first ({count} of {spec.fail_first})" if spec.fail_first else "error")))
+                attempts.append(
+                    Attempt(
+                        model,
+                        "error",
+                        failure.status,
+                        detail="models: "
+                        + (f"fail_first ({count} of {spec.fail_first})" if spec.fail_first else "error"),
+                    )
+                )
                 return Decision(model, attempts, failure=failure)
 
         chaos = scenario.chaos
@@ -335,8 +343,9 @@ class Engine:
                 seen = state.chaos_seen[slot] = state.chaos_seen.get(slot, 0) + 1
             draw = fakes.derive(state.seed, "chaos", model, conv.digest, seen) / 2**64
             if draw < chaos.rate:
-                status = chaos.statuses[fakes.derive(state.seed, "chaos-status", model, conv.digest, seen)
-                                        % len(chaos.statuses)]
+                status = chaos.statuses[
+                    fakes.derive(state.seed, "chaos-status", model, conv.digest, seen) % len(chaos.statuses)
+                ]
                 failure = Failure(
                     status=status,
                     message=f"{DEFAULT_MESSAGES.get(status, f'Error {status}.')} (chaos)",
@@ -358,8 +367,7 @@ class Engine:
                 attempts.append(Attempt(model, "reply", 200, detail="generated"))
                 return Decision(model, attempts, answer=answer)
             misses = explain(state.rules, conv, model, lambda r: self._spent(state, r))
-            failure = Failure(status=400, message="", code="no_matching_rule", should_retry=False,
-                              source="unmatched")
+            failure = Failure(status=400, message="", code="no_matching_rule", should_retry=False, source="unmatched")
             attempts.append(Attempt(model, "unmatched", 400))
             return Decision(model, attempts, failure=failure, near_misses=misses)
 
@@ -374,13 +382,17 @@ class Engine:
         try:
             answer = self._render(state, conv, model, reply, ctx)
         except _Unanswerable as exc:
-            failure = Failure(status=400, message=f"Rule {rule.name!r} cannot answer this request: {exc}",
-                              code="scenario_error", should_retry=False, source="request")
+            failure = Failure(
+                status=400,
+                message=f"Rule {rule.name!r} cannot answer this request: {exc}",
+                code="scenario_error",
+                should_retry=False,
+                source="request",
+            )
             attempts.append(Attempt(model, "error", 400, rule.name, detail=str(exc)))
             return Decision(model, attempts, failure=failure, rule=rule.name)
         outcome = "fault" if answer.fault else "reply"
-        attempts.append(Attempt(model, outcome, 200, rule.name,
-                                detail=answer.fault.action if answer.fault else None))
+        attempts.append(Attempt(model, outcome, 200, rule.name, detail=answer.fault.action if answer.fault else None))
         return Decision(model, attempts, answer=answer, rule=rule.name)
 
     @staticmethod
@@ -399,8 +411,7 @@ class Engine:
 
     def _generated(self, state: _State, conv: Conversation, model: str) -> Answer:
         key = f"{state.seed}|generated|{conv.digest}"
-        answer = Answer(key=key, model=model, created=self.now(), input_tokens=conv.input_tokens(),
-                        seed=state.seed)
+        answer = Answer(key=key, model=model, created=self.now(), input_tokens=conv.input_tokens(), seed=state.seed)
         if conv.api == "embeddings":
             answer.vectors = self._vectors(state, conv)
         return answer
@@ -411,8 +422,15 @@ class Engine:
 
     def _render(self, state: _State, conv: Conversation, model: str, reply: Reply, ctx: _Context) -> Answer:
         pacing = reply.stream or _DEFAULT_PACING
-        answer = Answer(key=ctx.key, model=reply.model or model, created=self.now(), pacing=pacing,
-                        fault=reply.fault, delay_ms=reply.delay_ms or 0, seed=state.seed)
+        answer = Answer(
+            key=ctx.key,
+            model=reply.model or model,
+            created=self.now(),
+            pacing=pacing,
+            fault=reply.fault,
+            delay_ms=reply.delay_ms or 0,
+            seed=state.seed,
+        )
         rng = random.Random(fakes.derive(ctx.key, "json"))
         if conv.api in OPT_IN_APIS:
             if conv.api == "embeddings":
@@ -420,7 +438,8 @@ class Engine:
             answer.input_tokens = conv.input_tokens()
         elif reply.json_value is not None:
             if reply.json_value == "auto":
-                value = fakes.schema_instance(conv.json_schema, rng, ctx.fake, self.now())
+                schema = conv.json_schema if conv.json_schema is not None else _ANY_OBJECT
+                value = fakes.schema_instance(schema, rng, ctx.fake, self.now())
             else:
                 value = _render_json(reply.json_value, ctx)
             answer.text = _dumps(value)
@@ -436,17 +455,20 @@ class Engine:
         answer.reasoning_chunks = chunk_text(answer.reasoning, pacing.chunk)
         answer.finish_reason = reply.finish_reason or ("tool_calls" if answer.tool_calls else "stop")
         usage = reply.usage
-        answer.input_tokens = usage.input_tokens if usage and usage.input_tokens is not None else (
-            conv.input_tokens())
+        answer.input_tokens = usage.input_tokens if usage and usage.input_tokens is not None else (conv.input_tokens())
         if usage and usage.output_tokens is not None:
             answer.output_tokens = usage.output_tokens
         else:
-            answer.output_tokens = estimate_tokens(answer.text) + estimate_tokens(answer.reasoning) + sum(
-                estimate_tokens(c.name) + estimate_tokens(c.arguments) for c in answer.tool_calls)
+            answer.output_tokens = (
+                estimate_tokens(answer.text)
+                + estimate_tokens(answer.reasoning)
+                + sum(estimate_tokens(c.name) + estimate_tokens(c.arguments) for c in answer.tool_calls)
+            )
         return answer
 
-    def _tool_calls(self, conv: Conversation, reply: Reply, ctx: _Context, rng: random.Random,
-                    pacing: StreamSpec) -> tuple[ToolCall, ...]:
+    def _tool_calls(
+        self, conv: Conversation, reply: Reply, ctx: _Context, rng: random.Random, pacing: StreamSpec
+    ) -> tuple[ToolCall, ...]:
         calls: list[ToolCall] = []
         if reply.tool_calls == "auto":
             offered = conv.tools_offered
@@ -454,7 +476,8 @@ class Engine:
             if name is None:
                 raise _Unanswerable(
                     "it replies with 'tool_calls: auto', but the request offers no tools"
-                    + (" (tool_choice is 'none')" if conv.tools else ""))
+                    + (" (tool_choice is 'none')" if conv.tools else "")
+                )
             specs: list[tuple[str, Any, str | None]] = [(name, "auto", None)]
         else:
             assert isinstance(reply.tool_calls, list)
@@ -462,8 +485,9 @@ class Engine:
         for name, arguments, call_id in specs:
             if arguments == "auto":
                 tool = conv.tool(name)
-                value = fakes.schema_instance(tool.parameters if tool else {"type": "object"}, rng,
-                                              ctx.fake, self.now())
+                value = fakes.schema_instance(
+                    tool.parameters if tool else {"type": "object"}, rng, ctx.fake, self.now()
+                )
                 text = _dumps(value)
             elif isinstance(arguments, str):
                 text = compile_template(arguments).render(ctx)

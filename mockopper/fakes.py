@@ -10,6 +10,7 @@ import base64
 import datetime as dt
 import functools
 import hashlib
+import itertools
 import math
 import random
 import re
@@ -20,9 +21,9 @@ from collections.abc import Mapping
 from typing import Any
 
 try:  # Python 3.11+
-    import re._parser as sre_parse  # type: ignore[import-not-found]
+    import re._parser as sre_parse  # type: ignore[import-not-found,unused-ignore]
 except ImportError:  # pragma: no cover
-    import sre_parse  # type: ignore[no-redef]
+    import sre_parse  # type: ignore[no-redef,unused-ignore]
 
 __all__ = ["derive", "embedding", "float32_base64", "ident", "schema_instance"]
 
@@ -52,18 +53,46 @@ Faker = Any  # a seeded faker.Faker; typed loosely to keep faker out of import t
 _MAX_DEPTH = 8
 
 _HINTS: tuple[tuple[str, str], ...] = (
-    ("email", "email"), ("first_name", "first_name"), ("firstname", "first_name"),
-    ("last_name", "last_name"), ("lastname", "last_name"), ("surname", "last_name"),
-    ("username", "user_name"), ("user_name", "user_name"), ("full_name", "name"),
-    ("city", "city"), ("country", "country"), ("street", "street_address"),
-    ("address", "address"), ("zip", "postcode"), ("postal", "postcode"), ("phone", "phone_number"),
-    ("company", "company"), ("organization", "company"), ("url", "url"), ("website", "url"),
-    ("link", "url"), ("color", "color_name"), ("colour", "color_name"),
-    ("currency", "currency_code"), ("language", "language_name"), ("job", "job"),
-    ("occupation", "job"), ("location", "city"), ("title", "_title"), ("name", "name"),
-    ("description", "sentence"), ("summary", "sentence"), ("reason", "sentence"),
-    ("explanation", "sentence"), ("answer", "sentence"), ("content", "sentence"),
-    ("text", "sentence"), ("message", "sentence"), ("comment", "sentence"), ("note", "sentence"),
+    ("email", "email"),
+    ("first_name", "first_name"),
+    ("firstname", "first_name"),
+    ("last_name", "last_name"),
+    ("lastname", "last_name"),
+    ("surname", "last_name"),
+    ("username", "user_name"),
+    ("user_name", "user_name"),
+    ("full_name", "name"),
+    ("city", "city"),
+    ("country", "country"),
+    ("street", "street_address"),
+    ("address", "address"),
+    ("zip", "postcode"),
+    ("postal", "postcode"),
+    ("phone", "phone_number"),
+    ("company", "company"),
+    ("organization", "company"),
+    ("url", "url"),
+    ("website", "url"),
+    ("link", "url"),
+    ("color", "color_name"),
+    ("colour", "color_name"),
+    ("currency", "currency_code"),
+    ("language", "language_name"),
+    ("job", "job"),
+    ("occupation", "job"),
+    ("location", "city"),
+    ("title", "_title"),
+    ("name", "name"),
+    ("description", "sentence"),
+    ("summary", "sentence"),
+    ("reason", "sentence"),
+    ("explanation", "sentence"),
+    ("answer", "sentence"),
+    ("content", "sentence"),
+    ("text", "sentence"),
+    ("message", "sentence"),
+    ("comment", "sentence"),
+    ("note", "sentence"),
 )
 
 
@@ -76,7 +105,9 @@ def _hint(name: str) -> str | None:
 
 
 def schema_instance(
-    schema: Mapping[str, Any] | bool | None, rng: random.Random, fake: Faker | None = None,
+    schema: Mapping[str, Any] | bool | None,
+    rng: random.Random,
+    fake: Faker | None = None,
     clock: int = 1767225600,
 ) -> Any:
     """A deterministic value that validates against `schema` (JSON Schema, or Gemini's dialect)."""
@@ -248,7 +279,8 @@ class _Generator:
         if fmt == "email":
             return self.call("email") or f"user{self.rng.randint(1, 999)}@example.com"
         if fmt in ("uri", "url", "iri", "uri-reference"):
-            return f"https://example.com/{self.rng.choice(['docs', 'items', 'users', 'about'])}/{self.rng.randint(1, 999)}"
+            section = self.rng.choice(["docs", "items", "users", "about"])
+            return f"https://example.com/{section}/{self.rng.randint(1, 999)}"
         if fmt == "uuid":
             return str(uuid.UUID(int=self.rng.getrandbits(128), version=4))
         if fmt == "ipv4":
@@ -443,13 +475,13 @@ def embedding(text: str, dims: int, seed: int) -> list[float]:
     weights: list[tuple[str, float]] = []
     for word in words:
         weights.append((word, 0.25 if word in _STOP_WORDS else 1.0))
-    for first, second in zip(words, words[1:]):
+    for first, second in itertools.pairwise(words):
         weights.append((f"{first} {second}", 0.35))
     if not weights:
         weights.append((f"\x00{text}", 1.0))
     for token, weight in weights:
         feature = _feature(seed, token, dims)
-        acc = [a + weight * f for a, f in zip(acc, feature)]
+        acc = [a + weight * f for a, f in zip(acc, feature, strict=True)]
     norm = math.sqrt(sum(a * a for a in acc)) or 1.0
     packed = struct.pack(f"<{dims}f", *(a / norm for a in acc))
     return list(struct.unpack(f"<{dims}f", packed))
@@ -458,4 +490,3 @@ def embedding(text: str, dims: int, seed: int) -> list[float]:
 def float32_base64(vector: list[float]) -> str:
     """The vector as base64 of little-endian float32 values (OpenAI's `base64` encoding)."""
     return base64.b64encode(struct.pack(f"<{len(vector)}f", *vector)).decode()
-

@@ -18,8 +18,16 @@ from typing import Any
 __all__ = ["Journal", "RequestRecord", "redact_headers", "redact_query"]
 
 SECRET_HEADERS = frozenset(
-    {"authorization", "x-api-key", "x-goog-api-key", "x-opper-api-key", "cookie",
-     "proxy-authorization", "api-key", "x-admin-token"}
+    {
+        "authorization",
+        "x-api-key",
+        "x-goog-api-key",
+        "x-opper-api-key",
+        "cookie",
+        "proxy-authorization",
+        "api-key",
+        "x-admin-token",
+    }
 )
 REDACTED = "[redacted]"
 

@@ -27,10 +27,8 @@ __all__ = ["Problem", "ScenarioError", "ScenarioNotFound", "bundled_names", "loa
 _MAX_NODES = 200_000
 _PLAIN_TAGS = frozenset({"tag:yaml.org,2002:map", "tag:yaml.org,2002:seq"})
 
-try:  # libyaml's composer is much faster; the pure-Python one behaves the same.
-    _Loader: type[yaml.SafeLoader] = yaml.CSafeLoader  # type: ignore[attr-defined]
-except AttributeError:  # pragma: no cover
-    _Loader = yaml.SafeLoader
+# libyaml's composer is much faster; the pure-Python one behaves the same.
+_Loader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 @dataclass(frozen=True)
@@ -75,14 +73,16 @@ class _Builder:
     def build(self, node: yaml.Node, path: Path_) -> Any:
         self.count += 1
         if self.count > _MAX_NODES:
-            raise ScenarioError(
-                [Problem(self.filename, node.start_mark.line + 1, "", "the document is too large")]
-            )
+            raise ScenarioError([Problem(self.filename, node.start_mark.line + 1, "", "the document is too large")])
         self.lines.setdefault(path, node.start_mark.line + 1)
         if isinstance(node, (yaml.MappingNode, yaml.SequenceNode)) and node.tag not in _PLAIN_TAGS:
             self.problems.append(
-                Problem(self.filename, node.start_mark.line + 1, _fmt(path),
-                        f"unsupported YAML tag {node.tag!r} (only plain YAML values are allowed)")
+                Problem(
+                    self.filename,
+                    node.start_mark.line + 1,
+                    _fmt(path),
+                    f"unsupported YAML tag {node.tag!r} (only plain YAML values are allowed)",
+                )
             )
             return None
         if isinstance(node, yaml.MappingNode):
@@ -90,21 +90,30 @@ class _Builder:
             for key_node, value_node in node.value:
                 if key_node.tag == "tag:yaml.org,2002:merge":
                     self.problems.append(
-                        Problem(self.filename, key_node.start_mark.line + 1, _fmt(path),
-                                "YAML merge keys ('<<') are not supported")
+                        Problem(
+                            self.filename,
+                            key_node.start_mark.line + 1,
+                            _fmt(path),
+                            "YAML merge keys ('<<') are not supported",
+                        )
                     )
                     continue
                 if not isinstance(key_node, yaml.ScalarNode):
                     self.problems.append(
-                        Problem(self.filename, key_node.start_mark.line + 1, _fmt(path),
-                                "mapping keys must be plain strings")
+                        Problem(
+                            self.filename,
+                            key_node.start_mark.line + 1,
+                            _fmt(path),
+                            "mapping keys must be plain strings",
+                        )
                     )
                     continue
                 key = str(self.scalar(key_node, path))
                 if key in out:
                     self.problems.append(
-                        Problem(self.filename, key_node.start_mark.line + 1, _fmt((*path, key)),
-                                f"duplicate key {key!r}")
+                        Problem(
+                            self.filename, key_node.start_mark.line + 1, _fmt((*path, key)), f"duplicate key {key!r}"
+                        )
                     )
                     continue
                 self.lines[(*path, key)] = key_node.start_mark.line + 1
@@ -119,8 +128,12 @@ class _Builder:
             value = self.constructor.construct_object(node, deep=True)
         except yaml.constructor.ConstructorError:
             self.problems.append(
-                Problem(self.filename, node.start_mark.line + 1, _fmt(path),
-                        f"unsupported YAML tag {node.tag!r} (only plain YAML values are allowed)")
+                Problem(
+                    self.filename,
+                    node.start_mark.line + 1,
+                    _fmt(path),
+                    f"unsupported YAML tag {node.tag!r} (only plain YAML values are allowed)",
+                )
             )
             return None
         if not isinstance(value, (str, int, float, bool, type(None))):
@@ -158,10 +171,26 @@ def _clean_loc(loc: tuple[Any, ...], data: Any) -> Path_:
 
 
 def _is_union_tag(part: str) -> bool:
-    return any(ch in part for ch in "[]'") or part in {
-        "str", "int", "float", "bool", "list", "dict", "none", "TextLookup", "function-after",
-        "function-before", "function-wrap", "literal",
-    } or part[:1].isupper() or part.startswith(("literal[", "list[", "dict["))
+    return (
+        any(ch in part for ch in "[]'")
+        or part
+        in {
+            "str",
+            "int",
+            "float",
+            "bool",
+            "list",
+            "dict",
+            "none",
+            "TextLookup",
+            "function-after",
+            "function-before",
+            "function-wrap",
+            "literal",
+        }
+        or part[:1].isupper()
+        or part.startswith(("literal[", "list[", "dict["))
+    )
 
 
 def _model_at(path: Path_) -> type[BaseModel] | None:
@@ -224,9 +253,7 @@ def _message(error: Mapping[str, Any], path: Path_) -> str:
     if kind == "extra_forbidden" and path:
         key = path[-1]
         model = _model_at(path[:-1])
-        known = sorted(
-            {info.alias or name for name, info in model.model_fields.items()} if model else set()
-        )
+        known = sorted({info.alias or name for name, info in model.model_fields.items()} if model else set())
         hint = difflib.get_close_matches(str(key), known, n=1)
         if hint:
             return f"unknown key {key!r} (did you mean {hint[0]!r}?)"
@@ -235,7 +262,7 @@ def _message(error: Mapping[str, Any], path: Path_) -> str:
         return "this key is required"
     for prefix in ("Value error, ", "Assertion failed, "):
         if msg.startswith(prefix):
-            msg = msg[len(prefix):]
+            msg = msg[len(prefix) :]
     if "input" in error and kind not in ("value_error", "assertion_error"):
         shown = error["input"]
         if isinstance(shown, (str, int, float, bool)) or shown is None:
@@ -251,6 +278,11 @@ def _problems_from(exc: ValidationError, data: Any, lines: dict[Path_, int], fil
         bucket = by_path.setdefault(path, [])
         if message not in bucket:
             bucket.append(message)
+    # A union member that failed deeper says more than another member's "Input should be ...".
+    for path in list(by_path):
+        deeper = any(len(other) > len(path) and other[: len(path)] == path for other in by_path)
+        if deeper and all(m.startswith("Input should be") for m in by_path[path]):
+            del by_path[path]
     problems = []
     for path, messages in by_path.items():
         line = None

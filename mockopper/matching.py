@@ -108,7 +108,8 @@ def _message(m: Match) -> Check | None:
         if text is None:
             last = conv.last
             got = (
-                f"a {last.tool_name or 'tool'} result as the last message" if last and last.role == "tool"
+                f"a {last.tool_name or 'tool'} result as the last message"
+                if last and last.role == "tool"
                 else "no user message with text last"
             )
             return f"message: expected the last user message {expects}, got {got}"
@@ -203,7 +204,8 @@ def _json_schema(m: Match) -> Check | None:
         if conv.wants_json == wanted:
             return None
         return (
-            "json_schema: expected structured output to be asked for, it was not" if wanted
+            "json_schema: expected structured output to be asked for, it was not"
+            if wanted
             else "json_schema: expected no structured output, the request asks for it"
         )
 
@@ -263,8 +265,19 @@ def _header(m: Match) -> Check | None:
     return check
 
 
-_BUILDERS = (_model, _message, _tools, _tool_result, _system, _any_message, _turn,
-             _json_schema, _stream, _tags, _header)
+_BUILDERS = (
+    _model,
+    _message,
+    _tools,
+    _tool_result,
+    _system,
+    _any_message,
+    _turn,
+    _json_schema,
+    _stream,
+    _tags,
+    _header,
+)
 
 
 def compile_rules(scenario: Scenario) -> tuple[CompiledRule, ...]:
@@ -291,7 +304,10 @@ def first_match(
 
 
 def explain(
-    rules: Iterable[CompiledRule], conv: Conversation, model: str, spent: Callable[[CompiledRule], str | None],
+    rules: Iterable[CompiledRule],
+    conv: Conversation,
+    model: str,
+    spent: Callable[[CompiledRule], str | None],
     limit: int = 3,
 ) -> list[NearMiss]:
     """The rules that came closest to matching, each with every condition that failed."""

@@ -256,8 +256,7 @@ class Reply(_Model):
             raise ValueError("a reply needs one of text, tool_calls, json, error")
         if len(kinds) > 1:
             raise ValueError(
-                f"a reply has exactly one kind, got {' and '.join(kinds)}"
-                " (only text may stand beside tool_calls)"
+                f"a reply has exactly one kind, got {' and '.join(kinds)} (only text may stand beside tool_calls)"
             )
         if self.error is not None and (self.reasoning is not None or self.stream is not None):
             raise ValueError("an error reply takes no reasoning or stream settings")

@@ -72,8 +72,9 @@ def bind(host: str = "127.0.0.1", port: int = 0) -> socket.socket:
 class MockServer:
     """A running mock server. Use as a context manager, or call start() and stop()."""
 
-    def __init__(self, scenario: ScenarioSource = None, *, host: str = "127.0.0.1", port: int = 0,
-                 **settings: Any) -> None:
+    def __init__(
+        self, scenario: ScenarioSource = None, *, host: str = "127.0.0.1", port: int = 0, **settings: Any
+    ) -> None:
         self.app = MockApp(to_scenario(scenario), Settings(**settings))
         self.host = host
         self._port = port
@@ -88,11 +89,18 @@ class MockServer:
         quiet_dropped_connections()
         self._socket = bind(self.host, self._port)
         self._port = self._socket.getsockname()[1]
-        config = uvicorn.Config(self.app, log_level="warning", access_log=False, lifespan="off",
-                                timeout_graceful_shutdown=1, ws_ping_interval=None)
+        config = uvicorn.Config(
+            self.app,
+            log_level="warning",
+            access_log=False,
+            lifespan="off",
+            timeout_graceful_shutdown=1,
+            ws_ping_interval=None,
+        )
         self._server = uvicorn.Server(config)
-        self._thread = threading.Thread(target=self._server.run, kwargs={"sockets": [self._socket]},
-                                        name=f"mockopper:{self._port}", daemon=True)
+        self._thread = threading.Thread(
+            target=self._server.run, kwargs={"sockets": [self._socket]}, name=f"mockopper:{self._port}", daemon=True
+        )
         self._thread.start()
         deadline = time.monotonic() + 10
         while not self._server.started:
@@ -112,8 +120,9 @@ class MockServer:
     def __enter__(self) -> MockServer:
         return self.start()
 
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
         self.stop()
 
     # --- where it is ------------------------------------------------------------------

@@ -164,11 +164,11 @@ class BodyResponse:
             if fault is not None and fault.action in ("disconnect_after", "truncate_after"):
                 # Headers go out, the body never does: the client sees the connection drop.
                 playback.outcome = "disconnect"
-                await send(_start(self.status, [*self.headers, ("content-length", str(len(self.body)))],
-                                  self.content_type))
+                await send(
+                    _start(self.status, [*self.headers, ("content-length", str(len(self.body)))], self.content_type)
+                )
                 return
-            await send(_start(self.status, [*self.headers, ("content-length", str(len(self.body)))],
-                              self.content_type))
+            await send(_start(self.status, [*self.headers, ("content-length", str(len(self.body)))], self.content_type))
             await send({"type": "http.response.body", "body": self.body, "more_body": False})
         except asyncio.CancelledError:
             watch.stop()
@@ -228,8 +228,15 @@ class SSEResponse:
                     playback.frames.append(data.decode())
                 await send({"type": "http.response.body", "body": data, "more_body": True})
 
-            outcome = await play(self.events, write, pacing=self.pacing, fault=fault,
-                                 error_events=self.error_events, seed=self.seed, playback=playback)
+            outcome = await play(
+                self.events,
+                write,
+                pacing=self.pacing,
+                fault=fault,
+                error_events=self.error_events,
+                seed=self.seed,
+                playback=playback,
+            )
             watch.stop()
             playback.outcome = outcome
             if outcome == "disconnect":

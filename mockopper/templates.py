@@ -22,15 +22,31 @@ _BLOCK = re.compile(r"\{\{(.*?)\}\}", re.S)
 _NAME = r"[A-Za-z][A-Za-z0-9_]*"
 _CALL = re.compile(rf"^\s*({_NAME}(?:\.{_NAME})*)\s*(?:\((.*)\))?\s*$", re.S)
 
-REQUEST_FIELDS = frozenset(
-    {"model", "requested_model", "message", "system", "api", "tags", "turn", "stream"}
-)
+REQUEST_FIELDS = frozenset({"model", "requested_model", "message", "system", "api", "tags", "turn", "stream"})
 ROOTS = frozenset({"request", "tool_result", "tool_name", "call", "faker"})
 
 # Providers that build large binary or structured payloads, or need optional packages.
 _FAKER_DENIED = frozenset(
-    {"binary", "zip", "tar", "image", "json", "json_bytes", "xml", "csv", "tsv", "psv", "dsv",
-     "fixed_width", "pystruct", "pyiterable", "pylist", "pyset", "pytuple", "pydict"}
+    {
+        "binary",
+        "zip",
+        "tar",
+        "image",
+        "json",
+        "json_bytes",
+        "xml",
+        "csv",
+        "tsv",
+        "psv",
+        "dsv",
+        "fixed_width",
+        "pystruct",
+        "pyiterable",
+        "pylist",
+        "pyset",
+        "pytuple",
+        "pydict",
+    }
 )
 _MAX_NUMBER = 1000
 _MAX_STRING = 1000
@@ -96,10 +112,23 @@ def faker_providers() -> frozenset[str]:
     from faker.providers import BaseProvider
 
     plumbing = {n for n in dir(BaseProvider) if not n.startswith("_")} - {
-        "random_int", "random_digit", "random_digit_not_null", "random_number", "random_letter",
-        "random_letters", "random_lowercase_letter", "random_uppercase_letter",
-        "random_element", "random_elements", "randomize_nb_elements", "numerify", "lexify",
-        "bothify", "hexify", "language_code", "locale",
+        "random_int",
+        "random_digit",
+        "random_digit_not_null",
+        "random_number",
+        "random_letter",
+        "random_letters",
+        "random_lowercase_letter",
+        "random_uppercase_letter",
+        "random_element",
+        "random_elements",
+        "randomize_nb_elements",
+        "numerify",
+        "lexify",
+        "bothify",
+        "hexify",
+        "language_code",
+        "locale",
     }
     return frozenset(names - plumbing - _FAKER_DENIED)
 
@@ -165,8 +194,7 @@ def _literal(text: str, source: str) -> Any:
         value = ast.literal_eval(text)
     except (ValueError, SyntaxError):
         raise TemplateError(
-            f"{{{{{source}}}}}: argument {text!r} is not a literal (use numbers, quoted strings,"
-            " true/false)"
+            f"{{{{{source}}}}}: argument {text!r} is not a literal (use numbers, quoted strings, true/false)"
         ) from None
     if isinstance(value, bool) or value is None:
         return value
@@ -249,17 +277,14 @@ def _compile_expr(source: str) -> Expr:
     path = tuple(head.group(1).split("."))
     root = path[0]
     if root not in ROOTS:
-        raise TemplateError(
-            f"{{{{{source}}}}}: unknown name {root!r}; known names are "
-            + ", ".join(sorted(ROOTS))
-        )
+        raise TemplateError(f"{{{{{source}}}}}: unknown name {root!r}; known names are " + ", ".join(sorted(ROOTS)))
     if root == "request":
         if len(path) < 2 or path[1] not in REQUEST_FIELDS:
             raise TemplateError(
                 f"{{{{{source}}}}}: request has no field {'.'.join(path[1:])!r}; known fields are "
                 + ", ".join(sorted(REQUEST_FIELDS))
             )
-        if path[1] == "tags" and len(path) > 3 or path[1] != "tags" and len(path) > 2:
+        if (path[1] == "tags" and len(path) > 3) or (path[1] != "tags" and len(path) > 2):
             raise TemplateError(f"{{{{{source}}}}}: {'.'.join(path)} has no such field")
     elif root == "faker":
         if len(path) != 2:
@@ -279,8 +304,7 @@ def _compile_expr(source: str) -> Expr:
         name = m.group(1)
         if name not in _FILTERS:
             raise TemplateError(
-                f"{{{{{source}}}}}: unknown filter {name!r}; known filters are "
-                + ", ".join(sorted(_FILTERS))
+                f"{{{{{source}}}}}: unknown filter {name!r}; known filters are " + ", ".join(sorted(_FILTERS))
             )
         fargs, fkwargs = _arguments(m.group(2), source)
         if fkwargs:

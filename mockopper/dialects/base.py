@@ -34,8 +34,9 @@ __all__ = [
 class RequestError(Exception):
     """A request the surface refuses; the pipeline renders it in the surface's error shape."""
 
-    def __init__(self, status: int, message: str, *, param: str | None = None, code: str | None = None,
-                 type: str | None = None) -> None:
+    def __init__(
+        self, status: int, message: str, *, param: str | None = None, code: str | None = None, type: str | None = None
+    ) -> None:
         super().__init__(message)
         self.status = status
         self.message = message
@@ -44,8 +45,15 @@ class RequestError(Exception):
         self.type = type
 
     def failure(self) -> Failure:
-        return Failure(status=self.status, message=self.message, param=self.param, code=self.code,
-                       type=self.type, should_retry=False, source="request")
+        return Failure(
+            status=self.status,
+            message=self.message,
+            param=self.param,
+            code=self.code,
+            type=self.type,
+            should_retry=False,
+            source="request",
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -165,8 +173,12 @@ def expect(body: Mapping[str, Any], key: str, *types: type, where: str = "") -> 
     value = body[key]
     if not _is(value, types):
         wanted = " or ".join(_KINDS.get(t, t.__name__) for t in types)
-        raise RequestError(400, f"Invalid type for '{name}': expected {wanted}, but got {kind_of(value)} instead.",
-                           param=name, code="invalid_type")
+        raise RequestError(
+            400,
+            f"Invalid type for '{name}': expected {wanted}, but got {kind_of(value)} instead.",
+            param=name,
+            code="invalid_type",
+        )
     return value
 
 
@@ -178,8 +190,12 @@ def optional(body: Mapping[str, Any], key: str, *types: type, where: str = "", d
     if not _is(value, types):
         name = f"{where}{key}"
         wanted = " or ".join(_KINDS.get(t, t.__name__) for t in types)
-        raise RequestError(400, f"Invalid type for '{name}': expected {wanted}, but got {kind_of(value)} instead.",
-                           param=name, code="invalid_type")
+        raise RequestError(
+            400,
+            f"Invalid type for '{name}': expected {wanted}, but got {kind_of(value)} instead.",
+            param=name,
+            code="invalid_type",
+        )
     return value
 
 
@@ -194,8 +210,13 @@ def parse_extras(body: Mapping[str, Any]) -> Extras:
     fallbacks = optional(body, "fallback_models", list, default=[])
     for i, item in enumerate(fallbacks):
         if not isinstance(item, str) or not item:
-            raise RequestError(400, f"Invalid type for 'fallback_models[{i}]': expected a model id string, but got "
-                               f"{kind_of(item)} instead.", param=f"fallback_models[{i}]", code="invalid_type")
+            raise RequestError(
+                400,
+                f"Invalid type for 'fallback_models[{i}]': expected a model id string, but got "
+                f"{kind_of(item)} instead.",
+                param=f"fallback_models[{i}]",
+                code="invalid_type",
+            )
     tags = optional(body, "tags", dict, default={})
     span = optional(body, "span_uuid", str)
     evaluate = optional(body, "evaluate", bool)

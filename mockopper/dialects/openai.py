@@ -76,9 +76,7 @@ class OpenAIModels(OpenAIErrors, Surface):
     def list_models(self, models: Sequence[ModelInfo], call: Call) -> Any:
         return {
             "object": "list",
-            "data": [
-                {"id": m.id, "object": "model", "created": m.created, "owned_by": m.owned_by} for m in models
-            ],
+            "data": [{"id": m.id, "object": "model", "created": m.created, "owned_by": m.owned_by} for m in models],
         }
 
     def get_model(self, model: ModelInfo) -> Any:

@@ -34,8 +34,13 @@ def content_text(content: Any, where: str) -> tuple[str, int]:
     if isinstance(content, str):
         return content, 0
     if not isinstance(content, list):
-        raise RequestError(400, f"Invalid type for '{where}': expected a string or an array of content parts, "
-                           f"but got {kind_of(content)} instead.", param=where, code="invalid_type")
+        raise RequestError(
+            400,
+            f"Invalid type for '{where}': expected a string or an array of content parts, "
+            f"but got {kind_of(content)} instead.",
+            param=where,
+            code="invalid_type",
+        )
     texts: list[str] = []
     attachments = 0
     for i, part in enumerate(content):
@@ -43,23 +48,35 @@ def content_text(content: Any, where: str) -> tuple[str, int]:
             texts.append(part)
             continue
         if not isinstance(part, Mapping):
-            raise RequestError(400, f"Invalid type for '{where}[{i}]': expected an object, but got "
-                               f"{kind_of(part)} instead.", param=f"{where}[{i}]", code="invalid_type")
+            raise RequestError(
+                400,
+                f"Invalid type for '{where}[{i}]': expected an object, but got {kind_of(part)} instead.",
+                param=f"{where}[{i}]",
+                code="invalid_type",
+            )
         kind = part.get("type")
         if kind in ("text", "input_text", "output_text"):
             text = part.get("text")
             if not isinstance(text, str):
-                raise RequestError(400, f"Invalid type for '{where}[{i}].text': expected a string, but got "
-                                   f"{kind_of(text)} instead.", param=f"{where}[{i}].text", code="invalid_type")
+                raise RequestError(
+                    400,
+                    f"Invalid type for '{where}[{i}].text': expected a string, but got {kind_of(text)} instead.",
+                    param=f"{where}[{i}].text",
+                    code="invalid_type",
+                )
             texts.append(text)
         elif kind == "refusal":
             texts.append(str(part.get("refusal") or ""))
         elif kind in ("image_url", "input_audio", "file", "input_image", "input_file"):
             attachments += 1
         else:
-            raise RequestError(400, f"Invalid value: '{kind}'. Supported content part types are 'text', "
-                               f"'image_url', 'input_audio' and 'file'.", param=f"{where}[{i}].type",
-                               code="invalid_value")
+            raise RequestError(
+                400,
+                f"Invalid value: '{kind}'. Supported content part types are 'text', "
+                f"'image_url', 'input_audio' and 'file'.",
+                param=f"{where}[{i}].type",
+                code="invalid_value",
+            )
     return "\n".join(texts), attachments
 
 
@@ -68,24 +85,39 @@ def parse_tools(body: Mapping[str, Any]) -> tuple[tuple[Tool, ...], str, str | N
     for i, item in enumerate(optional(body, "tools", list, default=[])):
         where = f"tools[{i}]"
         if not isinstance(item, Mapping):
-            raise RequestError(400, f"Invalid type for '{where}': expected an object, but got {kind_of(item)} "
-                               "instead.", param=where, code="invalid_type")
+            raise RequestError(
+                400,
+                f"Invalid type for '{where}': expected an object, but got {kind_of(item)} instead.",
+                param=where,
+                code="invalid_type",
+            )
         kind = item.get("type", "function")
         spec = item.get(kind) if isinstance(item.get(kind), Mapping) else None
         if spec is None:
-            raise RequestError(400, f"Missing required parameter: '{where}.{kind}'.", param=f"{where}.{kind}",
-                               code="missing_required_parameter")
+            raise RequestError(
+                400,
+                f"Missing required parameter: '{where}.{kind}'.",
+                param=f"{where}.{kind}",
+                code="missing_required_parameter",
+            )
         name = expect(spec, "name", str, where=f"{where}.{kind}.")
-        tools.append(Tool(name=name, description=str(spec.get("description") or ""),
-                          parameters=schema_of(spec.get("parameters"))))
+        tools.append(
+            Tool(
+                name=name, description=str(spec.get("description") or ""), parameters=schema_of(spec.get("parameters"))
+            )
+        )
     choice = body.get("tool_choice")
     required: str | None = None
     if choice is None:
         mode = "auto"
     elif isinstance(choice, str):
         if choice not in ("none", "auto", "required"):
-            raise RequestError(400, f"Invalid value for 'tool_choice': '{choice}'. Supported values are: 'none', "
-                               "'auto', and 'required'.", param="tool_choice", code="invalid_value")
+            raise RequestError(
+                400,
+                f"Invalid value for 'tool_choice': '{choice}'. Supported values are: 'none', 'auto', and 'required'.",
+                param="tool_choice",
+                code="invalid_value",
+            )
         mode = choice
     elif isinstance(choice, Mapping):
         function = choice.get("function")
@@ -94,14 +126,26 @@ def parse_tools(body: Mapping[str, Any]) -> tuple[tuple[Tool, ...], str, str | N
         elif choice.get("type") == "allowed_tools":
             mode = str((choice.get("allowed_tools") or {}).get("mode", "auto"))
         else:
-            raise RequestError(400, "Invalid value for 'tool_choice': expected {'type': 'function', 'function': "
-                               "{'name': ...}}.", param="tool_choice", code="invalid_value")
+            raise RequestError(
+                400,
+                "Invalid value for 'tool_choice': expected {'type': 'function', 'function': {'name': ...}}.",
+                param="tool_choice",
+                code="invalid_value",
+            )
     else:
-        raise RequestError(400, f"Invalid type for 'tool_choice': expected a string or an object, but got "
-                           f"{kind_of(choice)} instead.", param="tool_choice", code="invalid_type")
+        raise RequestError(
+            400,
+            f"Invalid type for 'tool_choice': expected a string or an object, but got {kind_of(choice)} instead.",
+            param="tool_choice",
+            code="invalid_type",
+        )
     if required is not None and not any(t.name == required for t in tools):
-        raise RequestError(400, f"Invalid value for 'tool_choice': no function named '{required}' was specified "
-                           "in the 'tools' parameter.", param="tool_choice", code="invalid_value")
+        raise RequestError(
+            400,
+            f"Invalid value for 'tool_choice': no function named '{required}' was specified in the 'tools' parameter.",
+            param="tool_choice",
+            code="invalid_value",
+        )
     return tuple(tools), mode, required
 
 
@@ -114,21 +158,34 @@ class ChatCompletions(OpenAIErrors, Surface):
         model = expect(body, "model", str)
         raw = expect(body, "messages", list)
         if not raw:
-            raise RequestError(400, "Invalid 'messages': empty array. Expected an array with minimum length 1, "
-                               "but got an empty array instead.", param="messages", code="empty_array")
+            raise RequestError(
+                400,
+                "Invalid 'messages': empty array. Expected an array with minimum length 1, "
+                "but got an empty array instead.",
+                param="messages",
+                code="empty_array",
+            )
         system: list[str] = []
         messages: list[Message] = []
         names: dict[str, str] = {}
         for i, item in enumerate(raw):
             where = f"messages[{i}]"
             if not isinstance(item, Mapping):
-                raise RequestError(400, f"Invalid type for '{where}': expected an object, but got {kind_of(item)} "
-                                   "instead.", param=where, code="invalid_type")
+                raise RequestError(
+                    400,
+                    f"Invalid type for '{where}': expected an object, but got {kind_of(item)} instead.",
+                    param=where,
+                    code="invalid_type",
+                )
             role = expect(item, "role", str, where=f"{where}.")
             if role not in _ROLES:
-                raise RequestError(400, f"Invalid value: '{role}'. Supported values are: 'system', 'assistant', "
-                                   "'user', 'function', 'tool', and 'developer'.", param=f"{where}.role",
-                                   code="invalid_value")
+                raise RequestError(
+                    400,
+                    f"Invalid value: '{role}'. Supported values are: 'system', 'assistant', "
+                    "'user', 'function', 'tool', and 'developer'.",
+                    param=f"{where}.role",
+                    code="invalid_value",
+                )
             text, attachments = content_text(item.get("content"), f"{where}.content")
             if role in ("system", "developer"):
                 system.append(text)
@@ -139,9 +196,12 @@ class ChatCompletions(OpenAIErrors, Surface):
                 for j, tc in enumerate(optional(item, "tool_calls", list, where=f"{where}.", default=[])):
                     function = tc.get("function") if isinstance(tc, Mapping) else None
                     if not isinstance(function, Mapping) or not isinstance(function.get("name"), str):
-                        raise RequestError(400, f"Missing required parameter: '{where}.tool_calls[{j}].function.name'.",
-                                           param=f"{where}.tool_calls[{j}].function.name",
-                                           code="missing_required_parameter")
+                        raise RequestError(
+                            400,
+                            f"Missing required parameter: '{where}.tool_calls[{j}].function.name'.",
+                            param=f"{where}.tool_calls[{j}].function.name",
+                            code="missing_required_parameter",
+                        )
                     call_id = str(tc.get("id") or "")
                     names[call_id] = function["name"]
                     calls.append(ToolCallRef(call_id, function["name"], str(function.get("arguments") or "")))
@@ -160,15 +220,23 @@ class ChatCompletions(OpenAIErrors, Surface):
             if kind == "json_schema":
                 spec = fmt.get("json_schema")
                 if not isinstance(spec, Mapping):
-                    raise RequestError(400, "Missing required parameter: 'response_format.json_schema'.",
-                                       param="response_format.json_schema", code="missing_required_parameter")
+                    raise RequestError(
+                        400,
+                        "Missing required parameter: 'response_format.json_schema'.",
+                        param="response_format.json_schema",
+                        code="missing_required_parameter",
+                    )
                 schema = schema_of(spec.get("schema"))
                 wants_json = True
             elif kind == "json_object":
                 wants_json = True
             elif kind != "text":
-                raise RequestError(400, f"Invalid value: '{kind}'. Supported values are: 'json_object', "
-                                   "'json_schema', and 'text'.", param="response_format.type", code="invalid_value")
+                raise RequestError(
+                    400,
+                    f"Invalid value: '{kind}'. Supported values are: 'json_object', 'json_schema', and 'text'.",
+                    param="response_format.type",
+                    code="invalid_value",
+                )
         stream = optional(body, "stream", bool, default=False)
         options = optional(body, "stream_options", dict, default={})
         max_tokens = optional(body, "max_completion_tokens", int) or optional(body, "max_tokens", int)
@@ -198,14 +266,21 @@ class ChatCompletions(OpenAIErrors, Surface):
             "completion_tokens": answer.output_tokens,
             "total_tokens": answer.input_tokens + answer.output_tokens,
             "prompt_tokens_details": {"cached_tokens": 0, "audio_tokens": 0},
-            "completion_tokens_details": {"reasoning_tokens": 0, "audio_tokens": 0,
-                                          "accepted_prediction_tokens": 0, "rejected_prediction_tokens": 0},
+            "completion_tokens_details": {
+                "reasoning_tokens": 0,
+                "audio_tokens": 0,
+                "accepted_prediction_tokens": 0,
+                "rejected_prediction_tokens": 0,
+            },
         }
 
     def _tool_calls(self, answer: Answer) -> list[dict[str, Any]]:
         return [
-            {"id": answer.call_id(i, "call_"), "type": "function",
-             "function": {"name": call.name, "arguments": call.arguments}}
+            {
+                "id": answer.call_id(i, "call_"),
+                "type": "function",
+                "function": {"name": call.name, "arguments": call.arguments},
+            }
             for i, call in enumerate(answer.tool_calls)
         ]
 
@@ -230,8 +305,14 @@ class ChatCompletions(OpenAIErrors, Surface):
         }
 
     def events(self, conv: Conversation, answer: Answer) -> Iterable[Event]:
-        head = {"id": answer.ident("chatcmpl-"), "object": "chat.completion.chunk", "created": answer.created,
-                "model": answer.model, "service_tier": "default", "system_fingerprint": None}
+        head = {
+            "id": answer.ident("chatcmpl-"),
+            "object": "chat.completion.chunk",
+            "created": answer.created,
+            "model": answer.model,
+            "service_tier": "default",
+            "system_fingerprint": None,
+        }
 
         def chunk(delta: dict[str, Any], finish: str | None = None) -> dict[str, Any]:
             return {**head, "choices": [{"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish}]}
@@ -241,8 +322,20 @@ class ChatCompletions(OpenAIErrors, Surface):
         for piece in answer.text_chunks:
             yield Event(chunk({"content": piece}), content=True)
         for i, call in enumerate(answer.tool_calls):
-            yield Event(chunk({"tool_calls": [{"index": i, "id": answer.call_id(i, "call_"), "type": "function",
-                                               "function": {"name": call.name, "arguments": ""}}]}))
+            yield Event(
+                chunk(
+                    {
+                        "tool_calls": [
+                            {
+                                "index": i,
+                                "id": answer.call_id(i, "call_"),
+                                "type": "function",
+                                "function": {"name": call.name, "arguments": ""},
+                            }
+                        ]
+                    }
+                )
+            )
             for piece in call.chunks:
                 yield Event(chunk({"tool_calls": [{"index": i, "function": {"arguments": piece}}]}), content=True)
         yield Event(chunk({}, answer.finish_reason))

@@ -1,0 +1,38 @@
+# mockopper's everyday commands. `make help` lists them.
+PY ?= .venv/bin/python
+VENV ?= .venv
+
+.PHONY: help install test test-all lint typecheck check serve bench clean
+
+help:  ## Show this help
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 14
+
+$(VENV)/bin/python:
+	python3 -m venv $(VENV)
+
+install: $(VENV)/bin/python  ## Create .venv and install mockopper with its test and dev tools
+	$(VENV)/bin/pip install -q -e ".[dev]"
+
+test:  ## Run the test suite (what CI runs)
+	$(PY) -m pytest
+
+test-all:  ## Run the test suite including the slow load and soak tests
+	$(PY) -m pytest -m "slow or not slow"
+
+lint:  ## Lint and check formatting with ruff
+	$(PY) -m ruff check mockopper tests bench
+	$(PY) -m ruff format --check mockopper tests bench
+
+typecheck:  ## Type-check the package with mypy --strict
+	$(PY) -m mypy
+
+check: lint typecheck test  ## Lint, type-check and test
+
+serve:  ## Serve the default scenario on http://127.0.0.1:8787/v3/compat
+	$(VENV)/bin/mockopper serve
+
+bench:  ## Benchmark mockopper against bare Starlette and aimock; prints a table of ratios
+	$(PY) bench/run.py
+
+clean:  ## Remove caches and build output
+	rm -rf build dist *.egg-info .pytest_cache .mypy_cache .ruff_cache bench/.work

@@ -1,0 +1,90 @@
+"""The `mockopper` command, through click's runner and once as a real process."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import openai
+from click.testing import CliRunner
+
+from mockopper.cli import main
+
+
+def test_check_accepts_good_files(tmp_path: Path) -> None:
+    good = tmp_path / "good.yaml"
+    good.write_text("rules:\n  - reply: {text: hi}\n")
+    result = CliRunner().invoke(main, ["check", str(good), "default.yaml"])
+    assert result.exit_code == 0, result.output
+    assert f"{good}: ok (1 rules)" in result.output
+    assert "default.yaml: ok (4 rules)" in result.output
+
+
+def test_check_lists_every_problem_and_exits_1(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("rules:\n  - match: {mesage: hi}\n    reply: {text: hi}\n  - reply: {error: {status: 99}}\n")
+    result = CliRunner().invoke(main, ["check", str(bad)])
+    assert result.exit_code == 1
+    assert f"{bad}:2: rules[0].match.mesage: unknown key 'mesage' (did you mean 'message'?)" in result.output
+    assert f"{bad}:4: rules[1].reply.error.status: Input should be greater than or equal to 400, got 99" in (
+        result.output
+    )
+
+
+def test_list_shows_rules_in_match_order() -> None:
+    result = CliRunner().invoke(main, ["list", "default.yaml"])
+    assert result.exit_code == 0
+    names = re.findall(r"^\s+\d+\. (.+)$", result.output, re.M)
+    assert names == ["call an offered tool", "structured output", "answer a tool result", "answer anything"]
+    assert "match  tools=true, tool_result=false" in result.output
+
+
+def test_schema_is_a_json_schema_of_scenarios() -> None:
+    result = CliRunner().invoke(main, ["schema"])
+    document = json.loads(result.output)
+    assert document["title"] == "mockopper scenario"
+    assert {"rules", "models", "seed", "chaos"} <= set(document["properties"])
+
+
+def test_serve_refuses_a_broken_scenario(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("rules: [{reply: {}}]\n")
+    result = CliRunner().invoke(main, ["serve", "--scenario", str(bad), "--port", "0"])
+    assert result.exit_code == 1
+    assert "bad.yaml:1: rules[0].reply: a reply needs one of text, tool_calls, json, error" in result.output
+
+
+def test_serve_as_a_process_on_a_free_port() -> None:
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    started = time.perf_counter()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "mockopper.cli", "serve", "--port", "0"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
+    try:
+        assert process.stdout is not None
+        lines = []
+        while not any(line.lstrip().startswith("Environment") for line in lines):
+            line = process.stdout.readline()
+            assert line, f"serve exited early: {process.stderr.read() if process.stderr else ''}"
+            lines.append(line)
+        base_url = next(line for line in lines if line.startswith("Base URL")).split()[-1]
+        assert re.fullmatch(r"http://127\.0\.0\.1:\d+/v3/compat", base_url)
+        client = openai.OpenAI(base_url=base_url, api_key="k", max_retries=5)
+        answer = client.chat.completions.create(model="openai/gpt-5.5", messages=[{"role": "user", "content": "hi"}])
+        assert answer.choices[0].message.content
+        assert time.perf_counter() - started < 30
+        setup = "".join(lines)
+        assert f'OpenAI(base_url="{base_url}", api_key="mock")' in setup
+        assert f'Anthropic(base_url="{base_url}", api_key="mock")' in setup
+    finally:
+        process.terminate()
+        process.communicate(timeout=10)
