@@ -7,15 +7,20 @@ every client must present it (`x-mockopper-token` header, `Authorization: Bearer
 
 from __future__ import annotations
 
+import asyncio
 import hmac
 import ipaddress
 import json
+from collections.abc import AsyncIterator
+from importlib import resources
 from typing import TYPE_CHECKING, Any
 
 from starlette.requests import Request
-from starlette.responses import Response
+from sse_starlette.sse import EventSourceResponse
+from starlette.responses import HTMLResponse, Response
 from starlette.routing import Route
 
+from mockopper.journal import RequestRecord
 from mockopper.loader import ScenarioError, load_text
 
 if TYPE_CHECKING:
@@ -30,6 +35,10 @@ def _json(value: Any, status: int = 200) -> Response:
     return Response(
         json.dumps(value, ensure_ascii=False, default=str), status_code=status, media_type="application/json"
     )
+
+
+def _dump(record: RequestRecord) -> str:
+    return json.dumps(record.to_dict(), ensure_ascii=False, default=str)
 
 
 def _refusal(status: int, message: str) -> Response:
@@ -135,7 +144,42 @@ def routes(mock: MockApp) -> list[Route]:
         mock.load(scenario)
         return _json({"status": "loaded", "scenario": scenario.name, "rules": len(scenario.rules)})
 
+    async def page(request: Request) -> Response:
+        html = (resources.files("mockopper") / "static" / "inspector.html").read_text(encoding="utf-8")
+        return HTMLResponse(html, headers={"cache-control": "no-store"})
+
+    async def events(request: Request) -> Response:
+        """The live feed the inspector reads: every entry, then each one as it is decided and completed."""
+        loop = asyncio.get_running_loop()
+        queue: asyncio.Queue[tuple[str, RequestRecord | None]] = asyncio.Queue()
+
+        def listener(event: str, record: RequestRecord | None) -> None:
+            loop.call_soon_threadsafe(queue.put_nowait, (event, record))
+
+        unsubscribe = mock.journal.subscribe(listener)
+
+        async def feed() -> AsyncIterator[dict[str, str]]:
+            try:
+                yield {"event": "scenario", "data": mock.scenario.name or ""}
+                for record in mock.journal.entries():
+                    yield {"event": "record", "data": _dump(record)}
+                while True:
+                    event, record = await queue.get()
+                    if event == "scenario":
+                        yield {"event": "scenario", "data": mock.scenario.name or ""}
+                    elif event == "cleared":
+                        yield {"event": "cleared", "data": ""}
+                    elif record is not None:
+                        yield {"event": "record", "data": _dump(record)}
+            finally:
+                unsubscribe()
+
+        return EventSourceResponse(feed(), ping=15, sep="\n")
+
     return [
+        Route(f"{PREFIX}/", guarded(page), methods=["GET"]),
+        Route(f"{PREFIX}", guarded(page), methods=["GET"]),
+        Route(f"{PREFIX}/events", guarded(events), methods=["GET"]),
         Route(f"{PREFIX}/health", guarded(health), methods=["GET"]),
         Route(f"{PREFIX}/requests", guarded(requests), methods=["GET"]),
         Route(f"{PREFIX}/requests", guarded(clear_requests), methods=["DELETE"]),

@@ -121,6 +121,7 @@ class MockApp:
         """Serve another scenario from now on (atomic), with fresh counters."""
         self.engine.load(scenario)
         self.history.clear()
+        self.journal.notify("scenario")
 
     def reset(self) -> None:
         """Forget the journal and every counter; keep the scenario."""
@@ -219,6 +220,7 @@ class MockApp:
 
         answer = decision.answer
         assert answer is not None
+        self.journal.publish(record)
         surface.remember(conv, answer, call)
         return self._answer(surface, conv, decision, answer, record, headers_out, started)
 

@@ -178,7 +178,9 @@ def serve(
         stop.set()
 
 
-def _log_line(record: Any) -> None:
+def _log_line(event: str, record: Any) -> None:
+    if event != "done" or record is None:
+        return
     rule = f" rule {record.rule!r}" if record.rule else (" UNMATCHED" if record.unmatched else "")
     model = f" {record.answered_by or record.model}" if (record.answered_by or record.model) else ""
     took = f" {record.duration_ms:.1f}ms" if record.duration_ms is not None else ""

@@ -28,6 +28,8 @@ except ImportError:  # pragma: no cover
 __all__ = ["derive", "embedding", "float32_base64", "ident", "schema_instance"]
 
 _ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+# Maps every byte to an id character (a tiny bias towards the first few is harmless here).
+_ID_TABLE = bytes(ord(_ALPHABET[b % 62]) for b in range(256))
 
 
 def derive(*parts: object) -> int:
@@ -38,13 +40,8 @@ def derive(*parts: object) -> int:
 
 def ident(key: str, prefix: str, label: object = "", length: int = 24) -> str:
     """A deterministic id such as `chatcmpl-4fQ...` for the object `label` of an answer."""
-    digest = hashlib.blake2b(f"{key}\x1f{prefix}\x1f{label}".encode(), digest_size=32).digest()
-    n = int.from_bytes(digest, "big")
-    chars = []
-    for _ in range(length):
-        n, r = divmod(n, 62)
-        chars.append(_ALPHABET[r])
-    return prefix + "".join(chars)
+    digest = hashlib.blake2b(f"{key}\x1f{prefix}\x1f{label}".encode(), digest_size=min(64, length)).digest()
+    return prefix + digest.translate(_ID_TABLE).decode()
 
 
 # --- JSON Schema instances ----------------------------------------------------------------

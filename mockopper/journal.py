@@ -88,6 +88,9 @@ class RequestRecord:
         return self.rule is not None
 
 
+Listener = Callable[[str, "RequestRecord | None"], None]
+
+
 class Journal:
     """A bounded, thread-safe log of requests; the oldest entries fall off first."""
 
@@ -95,7 +98,7 @@ class Journal:
         self._lock = threading.Lock()
         self._entries: deque[RequestRecord] = deque(maxlen=max(1, maxlen))
         self._seq = itertools.count(1)
-        self._listeners: list[Callable[[RequestRecord], None]] = []
+        self._listeners: list[Listener] = []
 
     @property
     def maxlen(self) -> int:
@@ -108,13 +111,23 @@ class Journal:
             self._entries.append(record)
         return record
 
+    def notify(self, event: str, record: RequestRecord | None = None) -> None:
+        """Tell listeners about `event` (the pipeline and the app call this)."""
+        with self._lock:
+            listeners = list(self._listeners)
+        for listener in listeners:
+            listener(event, record)
+
+    def publish(self, record: RequestRecord) -> None:
+        """Tell listeners that `record` has been decided and is now playing out."""
+        self.notify("decided", record)
+
     def close(self, record: RequestRecord) -> None:
         """Tell listeners that `record` is complete."""
-        for listener in list(self._listeners):
-            listener(record)
+        self.notify("done", record)
 
-    def subscribe(self, listener: Callable[[RequestRecord], None]) -> Callable[[], None]:
-        """Call `listener` with each completed entry; returns the unsubscribe function."""
+    def subscribe(self, listener: Listener) -> Callable[[], None]:
+        """Call `listener(event, record)` on "decided", "done" and "cleared" (record None); returns the unsubscribe."""
         with self._lock:
             self._listeners.append(listener)
 
@@ -128,6 +141,7 @@ class Journal:
     def clear(self) -> None:
         with self._lock:
             self._entries.clear()
+        self.notify("cleared", None)
 
     def entries(self, since: int = 0) -> list[RequestRecord]:
         with self._lock:

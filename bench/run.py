@@ -1,0 +1,358 @@
+"""`make bench`: mockopper against the ceiling of its stack and the fastest peer, in one run.
+
+Targets, started side by side on this machine:
+  mockopper    `mockopper serve` on bench/bench.yaml
+  starlette    bench/bare.py, a bare Starlette app returning a fixed completion (same uvicorn settings)
+  aimock       CopilotKit's aimock (npm @copilotkit/aimock), when node is present
+
+A real load generator (wrk) drives them, the targets interleaved round by round, and the
+script prints ratios. It also measures what only mockopper has: start-up time, the pytest
+fixture's cost per test, memory while holding 1,000 streams, and pacing accuracy.
+Nothing here is a test: it prints numbers, it asserts nothing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import re
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+WORK = HERE / ".work"
+PY = sys.executable
+TEXT = "Hello! This is a fixed answer from the benchmark scenario, long enough to stream in several chunks."
+UVICORN_FLAGS = ["--log-level", "warning", "--no-access-log", "--lifespan", "off"]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def post(url: str, body: dict[str, object], timeout: float = 30) -> bytes:
+    request = urllib.request.Request(url, json.dumps(body).encode(),
+                                     {"authorization": "Bearer bench", "content-type": "application/json"})
+    with urllib.request.urlopen(request, timeout=timeout) as response:
+        return bytes(response.read())
+
+
+def wait_ready(url: str, deadline: float = 30) -> None:
+    end = time.monotonic() + deadline
+    while time.monotonic() < end:
+        try:
+            post(url, {"model": "m", "messages": [{"role": "user", "content": "hello"}]}, timeout=2)
+            return
+        except Exception:
+            time.sleep(0.01)
+    raise RuntimeError(f"{url} did not come up")
+
+
+@dataclass
+class Target:
+    name: str
+    command: list[str]
+    port: int
+    cwd: Path = ROOT
+    env: dict[str, str] = field(default_factory=dict)
+    process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        prefix = "/v1" if self.name == "aimock" else "/v3/compat"
+        return f"http://127.0.0.1:{self.port}{prefix}/chat/completions"
+
+    def start(self) -> None:
+        self.process = subprocess.Popen(self.command, cwd=self.cwd, env={**os.environ, **self.env},
+                                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        wait_ready(self.url)
+
+    def stop(self) -> None:
+        if self.process is not None:
+            self.process.terminate()
+            self.process.wait(timeout=10)
+
+
+def aimock_target() -> Target | None:
+    if not shutil.which("node") or not shutil.which("npm"):
+        return None
+    package = WORK / "aimock"
+    cli = package / "node_modules/@copilotkit/aimock/dist/cli.js"
+    if not cli.exists():
+        package.mkdir(parents=True, exist_ok=True)
+        (package / "package.json").write_text('{"name": "bench-aimock", "private": true}')
+        subprocess.run(["npm", "install", "--silent", "@copilotkit/aimock"], cwd=package, check=True)
+    fixtures = package / "fixtures.json"
+    fixtures.write_text(json.dumps({"fixtures": [
+        {"match": {"userMessage": "long"}, "response": {"content": LONG_TEXT}},
+        {"match": {"userMessage": "hello"}, "response": {"content": TEXT}},
+    ]}))
+    port = free_port()
+    return Target("aimock", ["node", str(cli), "-p", str(port), "-f", str(fixtures), "-c", "20",
+                             "--log-level", "silent"], port)
+
+
+LONG_TEXT = ""  # filled in from mockopper's answer so both stream the same reply
+
+
+@dataclass
+class Load:
+    rps: float
+    p50_ms: float
+    p99_ms: float
+
+
+def wrk(url: str, body: dict[str, object], seconds: int, connections: int) -> Load:
+    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
+        script.write('wrk.method = "POST"\n')
+        script.write(f"wrk.body = {json.dumps(json.dumps(body))}\n")
+        script.write('wrk.headers["Content-Type"] = "application/json"\n')
+        script.write('wrk.headers["Authorization"] = "Bearer bench"\n')
+    out = subprocess.run(["wrk", "-t", "1", "-c", str(connections), "-d", f"{seconds}s", "--latency",
+                          "-s", script.name, url], capture_output=True, text=True, check=True).stdout
+    os.unlink(script.name)
+    if "Non-2xx" in out:
+        raise RuntimeError(f"{url} answered errors under load:\n{out}")
+
+    def latency(label: str) -> float:
+        m = re.search(rf"^\s+{label}%\s+([\d.]+)(us|ms|s)\s*$", out, re.M)
+        if not m:
+            return float("nan")
+        value, unit = float(m.group(1)), m.group(2)
+        return value / 1000 if unit == "us" else value * 1000 if unit == "s" else value
+
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
+    return Load(rps, latency("50"), latency("99"))
+
+
+def chat_body(text: str, stream: bool) -> dict[str, object]:
+    return {"model": "openai/gpt-5.5", "messages": [{"role": "user", "content": text}], "stream": stream}
+
+
+def measure_load(targets: list[Target], body: dict[str, object], rounds: int, seconds: int,
+                 connections: int) -> dict[str, Load]:
+    samples: dict[str, list[Load]] = {t.name: [] for t in targets}
+    for _ in range(rounds):
+        for target in targets:  # interleaved, so drift in the machine hits every target alike
+            samples[target.name].append(wrk(target.url, body, seconds, connections))
+    return {
+        name: Load(statistics.median(s.rps for s in loads), statistics.median(s.p50_ms for s in loads),
+                   statistics.median(s.p99_ms for s in loads))
+        for name, loads in samples.items()
+    }
+
+
+def count_chunks(raw: bytes) -> int:
+    return sum(1 for line in raw.split(b"\n") if line.startswith(b"data: {"))
+
+
+def startup_seconds(runs: int = 7) -> float:
+    times = []
+    for _ in range(runs):
+        port = free_port()
+        url = f"http://127.0.0.1:{port}/v3/compat/chat/completions"
+        started = time.perf_counter()
+        process = subprocess.Popen([str(Path(PY).parent / "mockopper"), "serve", "--port", str(port), "--quiet"],
+                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        while True:
+            try:
+                post(url, chat_body("hi", False), timeout=1)
+                break
+            except Exception:
+                time.sleep(0.002)
+        times.append(time.perf_counter() - started)
+        process.terminate()
+        process.wait()
+    return statistics.median(times)
+
+
+def fixture_overhead_ms(tests: int = 1000) -> float:
+    with tempfile.TemporaryDirectory() as tmp:
+        Path(tmp, "test_with.py").write_text(
+            f"import pytest\n@pytest.mark.parametrize('i', range({tests}))\ndef test_it(mockopper, i):\n    pass\n")
+        Path(tmp, "test_without.py").write_text(
+            f"import pytest\n@pytest.mark.parametrize('i', range({tests}))\ndef test_it(i):\n    pass\n")
+
+        def run(name: str) -> float:
+            started = time.perf_counter()
+            subprocess.run([PY, "-m", "pytest", "-q", "-p", "no:cacheprovider", name], cwd=tmp,
+                           capture_output=True, check=True)
+            return time.perf_counter() - started
+
+        with_ = statistics.median(run("test_with.py") for _ in range(3))
+        without = statistics.median(run("test_without.py") for _ in range(3))
+    return (with_ - without) / tests * 1000
+
+
+def rss_kb(pid: int) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    return 0
+
+
+async def _stream_client(port: int, text: str, results: list[int]) -> None:
+    body = json.dumps(chat_body(text, True)).encode()
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    writer.write(b"POST /v3/compat/chat/completions HTTP/1.1\r\nhost: x\r\nauthorization: Bearer b\r\n"
+                 b"content-type: application/json\r\nconnection: close\r\ncontent-length: "
+                 + str(len(body)).encode() + b"\r\n\r\n" + body)
+    await writer.drain()
+    data = await reader.read()
+    writer.close()
+    results.append(data.count(b"data: {"))
+
+
+def peak_rss_holding_streams(target: Target, streams: int = 1000) -> tuple[int, int, int]:
+    """Server RSS (KiB) before, and at peak while `streams` paced streams are open; complete streams."""
+    assert target.process is not None
+    pid = target.process.pid
+    before = rss_kb(pid)
+    peak = before
+    results: list[int] = []
+
+    async def main() -> None:
+        nonlocal peak
+        tasks = [asyncio.create_task(_stream_client(target.port, "held", results)) for _ in range(streams)]
+        while not all(t.done() for t in tasks):
+            peak = max(peak, rss_kb(pid))
+            await asyncio.sleep(0.05)
+        await asyncio.gather(*tasks)
+
+    asyncio.run(main())
+    complete = sum(1 for r in results if r > 10)
+    return before, peak, complete
+
+
+def pacing_accuracy(target: Target, runs: int = 5) -> tuple[float, float, int, float]:
+    """Inter-chunk gap error against the scripted 20 ms interval, measured at the client."""
+    errors: list[float] = []
+    ttft_errors: list[float] = []
+
+    async def one() -> None:
+        body = json.dumps(chat_body("paced", True)).encode()
+        reader, writer = await asyncio.open_connection("127.0.0.1", target.port)
+        writer.write(b"POST /v3/compat/chat/completions HTTP/1.1\r\nhost: x\r\nauthorization: Bearer b\r\n"
+                     b"content-type: application/json\r\nconnection: close\r\ncontent-length: "
+                     + str(len(body)).encode() + b"\r\n\r\n" + body)
+        await writer.drain()
+        loop = asyncio.get_running_loop()
+        sent = loop.time()
+        stamps: list[float] = []
+        buffer = b""
+        while True:
+            data = await reader.read(65536)
+            if not data:
+                break
+            now = loop.time()
+            buffer += data
+            while b'"content":"' in buffer:
+                index = buffer.index(b'"content":"')
+                buffer = buffer[index + 11:]
+                stamps.append(now)
+        writer.close()
+        stamps = stamps[1:]  # the first "content" is the role chunk's empty string
+        ttft_errors.append(abs((stamps[0] - sent) * 1000 - 50))
+        errors.extend(abs((b - a) * 1000 - 20) for a, b in zip(stamps, stamps[1:], strict=False))
+
+    for _ in range(runs):
+        asyncio.run(one())
+    errors.sort()
+    return statistics.median(errors), errors[int(len(errors) * 0.95)], len(errors), statistics.median(ttft_errors)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--seconds", type=int, default=4, help="length of each wrk run")
+    parser.add_argument("--rounds", type=int, default=3, help="interleaved rounds per measurement")
+    parser.add_argument("--connections", type=int, default=32, help="wrk connections")
+    parser.add_argument("--no-aimock", action="store_true", help="skip aimock even if node is present")
+    args = parser.parse_args()
+    if not shutil.which("wrk"):
+        sys.exit("make bench needs wrk (Debian: apt install wrk)")
+    WORK.mkdir(exist_ok=True)
+
+    mock = Target("mockopper", [str(Path(PY).parent / "mockopper"), "serve", "--scenario",
+                                str(HERE / "bench.yaml"), "--port", "0", "--quiet"], 0)
+    mock.port = free_port()
+    mock.command[mock.command.index("0")] = str(mock.port)
+    bare = Target("starlette", [PY, "-m", "uvicorn", "bare:app", "--port", "0", *UVICORN_FLAGS], 0, cwd=HERE)
+    bare.port = free_port()
+    bare.command[bare.command.index("0")] = str(bare.port)
+    targets = [mock, bare]
+    mock.start()
+    bare.start()
+
+    global LONG_TEXT
+    raw = post(mock.url, chat_body("long", False))
+    LONG_TEXT = json.loads(raw)["choices"][0]["message"]["content"]
+    peer = None if args.no_aimock else aimock_target()
+    if peer is not None:
+        peer.start()
+        targets.append(peer)
+
+    try:
+        chunks = {t.name: count_chunks(post(t.url, chat_body("hello", True))) for t in targets}
+        long_chunks = {t.name: count_chunks(post(t.url, chat_body("long", True))) for t in targets
+                       if t.name != "starlette"}
+        print(f"# mockopper bench  (python {sys.version.split()[0]}, {os.cpu_count()} cpus, wrk -c"
+              f"{args.connections}, {args.rounds}x{args.seconds}s interleaved)")
+        print(f"chunks per streamed reply: {chunks}; long reply: {long_chunks}")
+        plain = measure_load(targets, chat_body("hello", False), args.rounds, args.seconds, args.connections)
+        streamed = measure_load(targets, chat_body("hello", True), args.rounds, args.seconds, args.connections)
+        long_targets = [t for t in targets if t.name != "starlette"]
+        long = measure_load(long_targets, chat_body("long", True), args.rounds, args.seconds, 8)
+        start = startup_seconds()
+        overhead = fixture_overhead_ms()
+        before, peak, complete = peak_rss_holding_streams(mock)
+        median_err, p95_err, gaps, ttft_err = pacing_accuracy(mock)
+    finally:
+        for target in targets:
+            target.stop()
+
+    def row(label: str, results: dict[str, Load]) -> None:
+        m = results["mockopper"]
+        cells = [f"{m.rps:8.0f} req/s  p50 {m.p50_ms:6.2f} ms  p99 {m.p99_ms:6.2f} ms"]
+        for other in ("starlette", "aimock"):
+            if other in results:
+                o = results[other]
+                cells.append(f"{other} {o.rps:8.0f} req/s (x{m.rps / o.rps:4.2f}), p50 {o.p50_ms:.2f} ms, "
+                             f"p99 {o.p99_ms:.2f} ms")
+        print(f"| {label} | " + " | ".join(cells) + " |")
+
+    print()
+    row("chat, non-streamed", plain)
+    row("chat, streamed", streamed)
+    for name, result in long.items():
+        print(f"| long stream, chunks/s | {name}: {result.rps * long_chunks[name]:,.0f} chunks/s "
+              f"({result.rps:.1f} streams/s x {long_chunks[name]} chunks) |")
+    print(f"| serve start -> first answer | {start:.3f} s |")
+    print(f"| pytest fixture, added per test | {overhead:.2f} ms |")
+    print(f"| RSS holding 1,000 streams | {before / 1024:.0f} MiB idle -> {peak / 1024:.0f} MiB peak, "
+          f"{complete}/1000 complete |")
+    print(f"| pacing (interval 20 ms, ttft 50 ms) | gap error median {median_err:.2f} ms, p95 {p95_err:.2f} ms "
+          f"over {gaps} gaps; ttft error median {ttft_err:.2f} ms |")
+    print()
+    ratio = plain["mockopper"].rps / plain["starlette"].rps
+    print(f"targets: non-streamed >= 0.7 x starlette: {ratio:.2f}", end="")
+    if "aimock" in plain:
+        print(f"; non-streamed >= 1.5 x aimock: {plain['mockopper'].rps / plain['aimock'].rps:.2f}"
+              f"; streamed >= 1.5 x aimock: {streamed['mockopper'].rps / streamed['aimock'].rps:.2f}", end="")
+    print(f"; start < 0.5 s: {start:.3f}; fixture < 2 ms: {overhead:.2f}")
+
+
+if __name__ == "__main__":
+    main()
