@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import math
 
@@ -707,3 +708,29 @@ def test_extras_from_client_http_options_are_journaled(mockopper: Mockopper) -> 
     assert client.models.generate_content(model="m", contents="echo").text == "m / turn 1 / team search"
     [record] = mockopper.requests
     assert (record.tags, record.span_uuid) == ({"team": "search"}, "0b1c")
+
+
+def test_default_scenario_agent_loop_terminates(mockopper: Mockopper, google: genai.Client) -> None:
+    calls: list[dict[str, object]] = []
+
+    def search_docs(query: str, limit: int) -> str:
+        """Search the docs."""
+        calls.append({"query": query, "limit": limit})
+        return "three pages"
+
+    config = types.GenerateContentConfig(tools=[search_docs])
+    result = google.models.generate_content(model="gemini/gemini-2.5-pro", contents="find the docs", config=config)
+    assert len(calls) == 1 and isinstance(calls[0]["query"], str) and isinstance(calls[0]["limit"], int)
+    assert result.text == "Here is what I found with search_docs: three pages"
+    assert [r.rule for r in mockopper.requests] == ["call an offered tool", "answer a tool result"]
+
+
+def test_async_client_streams(mockopper: Mockopper) -> None:
+    mockopper.load(SCENARIO)
+
+    async def run() -> list[str | None]:
+        client = client_for(mockopper)
+        stream = await client.aio.models.generate_content_stream(model="m", contents="hello")
+        return [chunk.text async for chunk in stream]
+
+    assert asyncio.run(run()) == ["Hello", " from", " mockopper!"]

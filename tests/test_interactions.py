@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from typing import Any
 
@@ -487,3 +488,27 @@ def test_answers_are_deterministic(client: genai.Client, mockopper: Mockopper) -
     first = raw(mockopper, {"model": "m", "input": "hello"}).json()
     mockopper.reset()
     assert raw(mockopper, {"model": "m", "input": "hello"}).json() == first
+
+
+def test_default_scenario_agent_loop_terminates(mockopper: Mockopper, google: genai.Client) -> None:
+    first = google.interactions.create(model="m", input="find the weather", tools=[WEATHER])
+    call = (first.steps or [])[0]
+    assert call.type == "function_call" and isinstance(call.arguments["city"], str)  # type: ignore[union-attr]
+    second = google.interactions.create(
+        model="m",
+        previous_interaction_id=first.id,
+        tools=[WEATHER],
+        input=[{"type": "function_result", "call_id": call.id, "name": "get_weather", "result": "sunny"}],  # type: ignore[union-attr]
+    )
+    assert second.output_text == "Here is what I found with get_weather: sunny"
+
+
+def test_async_client_streams(mockopper: Mockopper) -> None:
+    mockopper.load(SCENARIO)
+
+    async def run() -> str:
+        client = genai.Client(api_key="k", http_options=types.HttpOptions(base_url=mockopper.base_url))
+        stream = await client.aio.interactions.create(model="m", input="hello", stream=True)
+        return "".join([e.delta.text async for e in stream if e.event_type == "step.delta"])
+
+    assert asyncio.run(run()) == "Hello from mockopper!"

@@ -115,10 +115,11 @@ def _message(value: Any, where: str, type_name: str) -> Mapping[str, Any]:
 
 
 def _repeated(value: Any, where: str, type_name: str) -> list[Any]:
+    """A repeated field; `type_name` is its message type, or a scalar kind such as `TYPE_STRING`."""
     if value is None:
         return []
     if not isinstance(value, list):
-        raise invalid(where, _TYPE.format(type_name) if type_name[0].isupper() else type_name, value)
+        raise invalid(where, type_name if type_name.startswith("TYPE_") else _TYPE.format(type_name), value)
     return value
 
 
@@ -378,7 +379,13 @@ def _function_call(call: ToolCall) -> dict[str, Any]:
 
 
 class GeminiGenerate(GoogleErrors, Surface):
-    """`:generateContent` and `:streamGenerateContent` (SSE with `alt=sse`, else one JSON array)."""
+    """`:generateContent` and `:streamGenerateContent`.
+
+    With `alt=sse` (what every SDK sends) the stream is SSE: one `data:` chunk per text
+    piece, a function call whole in one chunk, `finishReason` and `usageMetadata` in the
+    last. Without it the real API answers the same chunks as one JSON array; mockopper
+    sends that array in one body, so for matching, pacing and faults it is not a stream.
+    """
 
     api: ClassVar[str] = "gemini"
     routes = model_routes("generateContent", "streamGenerateContent")
