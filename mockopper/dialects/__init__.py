@@ -13,7 +13,18 @@ __all__ = ["all_surfaces"]
 
 def all_surfaces() -> list[Surface]:
     """A fresh instance of every surface, in route order."""
+    from mockopper.dialects.gemini import GeminiCountTokens, GeminiEmbed, GeminiGenerate, GoogleModels
+    from mockopper.dialects.interactions import Interactions
     from mockopper.dialects.openai import OpenAIModels
     from mockopper.dialects.openai_chat import ChatCompletions
 
-    return [ChatCompletions(), OpenAIModels()]
+    return [
+        ChatCompletions(),
+        OpenAIModels(),
+        GeminiGenerate(),
+        GeminiCountTokens(),
+        GeminiEmbed(),
+        Interactions(),
+        # Shares GET /models and GET /v1/models: listed after the others, it answers what it claims.
+        GoogleModels(),
+    ]
