@@ -44,8 +44,9 @@ def free_port() -> int:
 
 
 def post(url: str, body: dict[str, object], timeout: float = 30) -> bytes:
-    request = urllib.request.Request(url, json.dumps(body).encode(),
-                                     {"authorization": "Bearer bench", "content-type": "application/json"})
+    request = urllib.request.Request(
+        url, json.dumps(body).encode(), {"authorization": "Bearer bench", "content-type": "application/json"}
+    )
     with urllib.request.urlopen(request, timeout=timeout) as response:
         return bytes(response.read())
 
@@ -76,8 +77,13 @@ class Target:
         return f"http://127.0.0.1:{self.port}{prefix}/chat/completions"
 
     def start(self) -> None:
-        self.process = subprocess.Popen(self.command, cwd=self.cwd, env={**os.environ, **self.env},
-                                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        self.process = subprocess.Popen(
+            self.command,
+            cwd=self.cwd,
+            env={**os.environ, **self.env},
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         wait_ready(self.url)
 
     def stop(self) -> None:
@@ -96,13 +102,20 @@ def aimock_target() -> Target | None:
         (package / "package.json").write_text('{"name": "bench-aimock", "private": true}')
         subprocess.run(["npm", "install", "--silent", "@copilotkit/aimock"], cwd=package, check=True)
     fixtures = package / "fixtures.json"
-    fixtures.write_text(json.dumps({"fixtures": [
-        {"match": {"userMessage": "long"}, "response": {"content": LONG_TEXT}},
-        {"match": {"userMessage": "hello"}, "response": {"content": TEXT}},
-    ]}))
+    fixtures.write_text(
+        json.dumps(
+            {
+                "fixtures": [
+                    {"match": {"userMessage": "long"}, "response": {"content": LONG_TEXT}},
+                    {"match": {"userMessage": "hello"}, "response": {"content": TEXT}},
+                ]
+            }
+        )
+    )
     port = free_port()
-    return Target("aimock", ["node", str(cli), "-p", str(port), "-f", str(fixtures), "-c", "20",
-                             "--log-level", "silent"], port)
+    return Target(
+        "aimock", ["node", str(cli), "-p", str(port), "-f", str(fixtures), "-c", "20", "--log-level", "silent"], port
+    )
 
 
 LONG_TEXT = ""  # filled in from mockopper's answer so both stream the same reply
@@ -121,8 +134,12 @@ def wrk(url: str, body: dict[str, object], seconds: int, connections: int) -> Lo
         script.write(f"wrk.body = {json.dumps(json.dumps(body))}\n")
         script.write('wrk.headers["Content-Type"] = "application/json"\n')
         script.write('wrk.headers["Authorization"] = "Bearer bench"\n')
-    out = subprocess.run(["wrk", "-t", "1", "-c", str(connections), "-d", f"{seconds}s", "--latency",
-                          "-s", script.name, url], capture_output=True, text=True, check=True).stdout
+    out = subprocess.run(
+        ["wrk", "-t", "1", "-c", str(connections), "-d", f"{seconds}s", "--latency", "-s", script.name, url],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
     os.unlink(script.name)
     if "Non-2xx" in out:
         raise RuntimeError(f"{url} answered errors under load:\n{out}")
@@ -142,15 +159,19 @@ def chat_body(text: str, stream: bool) -> dict[str, object]:
     return {"model": "openai/gpt-5.5", "messages": [{"role": "user", "content": text}], "stream": stream}
 
 
-def measure_load(targets: list[Target], body: dict[str, object], rounds: int, seconds: int,
-                 connections: int) -> dict[str, Load]:
+def measure_load(
+    targets: list[Target], body: dict[str, object], rounds: int, seconds: int, connections: int
+) -> dict[str, Load]:
     samples: dict[str, list[Load]] = {t.name: [] for t in targets}
     for _ in range(rounds):
         for target in targets:  # interleaved, so drift in the machine hits every target alike
             samples[target.name].append(wrk(target.url, body, seconds, connections))
     return {
-        name: Load(statistics.median(s.rps for s in loads), statistics.median(s.p50_ms for s in loads),
-                   statistics.median(s.p99_ms for s in loads))
+        name: Load(
+            statistics.median(s.rps for s in loads),
+            statistics.median(s.p50_ms for s in loads),
+            statistics.median(s.p99_ms for s in loads),
+        )
         for name, loads in samples.items()
     }
 
@@ -165,8 +186,11 @@ def startup_seconds(runs: int = 7) -> float:
         port = free_port()
         url = f"http://127.0.0.1:{port}/v3/compat/chat/completions"
         started = time.perf_counter()
-        process = subprocess.Popen([str(Path(PY).parent / "mockopper"), "serve", "--port", str(port), "--quiet"],
-                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        process = subprocess.Popen(
+            [str(Path(PY).parent / "mockopper"), "serve", "--port", str(port), "--quiet"],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         while True:
             try:
                 post(url, chat_body("hi", False), timeout=1)
@@ -182,14 +206,17 @@ def startup_seconds(runs: int = 7) -> float:
 def fixture_overhead_ms(tests: int = 1000) -> float:
     with tempfile.TemporaryDirectory() as tmp:
         Path(tmp, "test_with.py").write_text(
-            f"import pytest\n@pytest.mark.parametrize('i', range({tests}))\ndef test_it(mockopper, i):\n    pass\n")
+            f"import pytest\n@pytest.mark.parametrize('i', range({tests}))\ndef test_it(mockopper, i):\n    pass\n"
+        )
         Path(tmp, "test_without.py").write_text(
-            f"import pytest\n@pytest.mark.parametrize('i', range({tests}))\ndef test_it(i):\n    pass\n")
+            f"import pytest\n@pytest.mark.parametrize('i', range({tests}))\ndef test_it(i):\n    pass\n"
+        )
 
         def run(name: str) -> float:
             started = time.perf_counter()
-            subprocess.run([PY, "-m", "pytest", "-q", "-p", "no:cacheprovider", name], cwd=tmp,
-                           capture_output=True, check=True)
+            subprocess.run(
+                [PY, "-m", "pytest", "-q", "-p", "no:cacheprovider", name], cwd=tmp, capture_output=True, check=True
+            )
             return time.perf_counter() - started
 
         with_ = statistics.median(run("test_with.py") for _ in range(3))
@@ -207,9 +234,13 @@ def rss_kb(pid: int) -> int:
 async def _stream_client(port: int, text: str, results: list[int]) -> None:
     body = json.dumps(chat_body(text, True)).encode()
     reader, writer = await asyncio.open_connection("127.0.0.1", port)
-    writer.write(b"POST /v3/compat/chat/completions HTTP/1.1\r\nhost: x\r\nauthorization: Bearer b\r\n"
-                 b"content-type: application/json\r\nconnection: close\r\ncontent-length: "
-                 + str(len(body)).encode() + b"\r\n\r\n" + body)
+    writer.write(
+        b"POST /v3/compat/chat/completions HTTP/1.1\r\nhost: x\r\nauthorization: Bearer b\r\n"
+        b"content-type: application/json\r\nconnection: close\r\ncontent-length: "
+        + str(len(body)).encode()
+        + b"\r\n\r\n"
+        + body
+    )
     await writer.drain()
     data = await reader.read()
     writer.close()
@@ -245,9 +276,13 @@ def pacing_accuracy(target: Target, runs: int = 5) -> tuple[float, float, int, f
     async def one() -> None:
         body = json.dumps(chat_body("paced", True)).encode()
         reader, writer = await asyncio.open_connection("127.0.0.1", target.port)
-        writer.write(b"POST /v3/compat/chat/completions HTTP/1.1\r\nhost: x\r\nauthorization: Bearer b\r\n"
-                     b"content-type: application/json\r\nconnection: close\r\ncontent-length: "
-                     + str(len(body)).encode() + b"\r\n\r\n" + body)
+        writer.write(
+            b"POST /v3/compat/chat/completions HTTP/1.1\r\nhost: x\r\nauthorization: Bearer b\r\n"
+            b"content-type: application/json\r\nconnection: close\r\ncontent-length: "
+            + str(len(body)).encode()
+            + b"\r\n\r\n"
+            + body
+        )
         await writer.drain()
         loop = asyncio.get_running_loop()
         sent = loop.time()
@@ -261,7 +296,7 @@ def pacing_accuracy(target: Target, runs: int = 5) -> tuple[float, float, int, f
             buffer += data
             while b'"content":"' in buffer:
                 index = buffer.index(b'"content":"')
-                buffer = buffer[index + 11:]
+                buffer = buffer[index + 11 :]
                 stamps.append(now)
         writer.close()
         stamps = stamps[1:]  # the first "content" is the role chunk's empty string
@@ -285,8 +320,11 @@ def main() -> None:
         sys.exit("make bench needs wrk (Debian: apt install wrk)")
     WORK.mkdir(exist_ok=True)
 
-    mock = Target("mockopper", [str(Path(PY).parent / "mockopper"), "serve", "--scenario",
-                                str(HERE / "bench.yaml"), "--port", "0", "--quiet"], 0)
+    mock = Target(
+        "mockopper",
+        [str(Path(PY).parent / "mockopper"), "serve", "--scenario", str(HERE / "bench.yaml"), "--port", "0", "--quiet"],
+        0,
+    )
     mock.port = free_port()
     mock.command[mock.command.index("0")] = str(mock.port)
     bare = Target("starlette", [PY, "-m", "uvicorn", "bare:app", "--port", "0", *UVICORN_FLAGS], 0, cwd=HERE)
@@ -306,10 +344,13 @@ def main() -> None:
 
     try:
         chunks = {t.name: count_chunks(post(t.url, chat_body("hello", True))) for t in targets}
-        long_chunks = {t.name: count_chunks(post(t.url, chat_body("long", True))) for t in targets
-                       if t.name != "starlette"}
-        print(f"# mockopper bench  (python {sys.version.split()[0]}, {os.cpu_count()} cpus, wrk -c"
-              f"{args.connections}, {args.rounds}x{args.seconds}s interleaved)")
+        long_chunks = {
+            t.name: count_chunks(post(t.url, chat_body("long", True))) for t in targets if t.name != "starlette"
+        }
+        print(
+            f"# mockopper bench  (python {sys.version.split()[0]}, {os.cpu_count()} cpus, wrk -c"
+            f"{args.connections}, {args.rounds}x{args.seconds}s interleaved)"
+        )
         print(f"chunks per streamed reply: {chunks}; long reply: {long_chunks}")
         plain = measure_load(targets, chat_body("hello", False), args.rounds, args.seconds, args.connections)
         streamed = measure_load(targets, chat_body("hello", True), args.rounds, args.seconds, args.connections)
@@ -329,28 +370,38 @@ def main() -> None:
         for other in ("starlette", "aimock"):
             if other in results:
                 o = results[other]
-                cells.append(f"{other} {o.rps:8.0f} req/s (x{m.rps / o.rps:4.2f}), p50 {o.p50_ms:.2f} ms, "
-                             f"p99 {o.p99_ms:.2f} ms")
+                cells.append(
+                    f"{other} {o.rps:8.0f} req/s (x{m.rps / o.rps:4.2f}), p50 {o.p50_ms:.2f} ms, p99 {o.p99_ms:.2f} ms"
+                )
         print(f"| {label} | " + " | ".join(cells) + " |")
 
     print()
     row("chat, non-streamed", plain)
     row("chat, streamed", streamed)
     for name, result in long.items():
-        print(f"| long stream, chunks/s | {name}: {result.rps * long_chunks[name]:,.0f} chunks/s "
-              f"({result.rps:.1f} streams/s x {long_chunks[name]} chunks) |")
+        print(
+            f"| long stream, chunks/s | {name}: {result.rps * long_chunks[name]:,.0f} chunks/s "
+            f"({result.rps:.1f} streams/s x {long_chunks[name]} chunks) |"
+        )
     print(f"| serve start -> first answer | {start:.3f} s |")
     print(f"| pytest fixture, added per test | {overhead:.2f} ms |")
-    print(f"| RSS holding 1,000 streams | {before / 1024:.0f} MiB idle -> {peak / 1024:.0f} MiB peak, "
-          f"{complete}/1000 complete |")
-    print(f"| pacing (interval 20 ms, ttft 50 ms) | gap error median {median_err:.2f} ms, p95 {p95_err:.2f} ms "
-          f"over {gaps} gaps; ttft error median {ttft_err:.2f} ms |")
+    print(
+        f"| RSS holding 1,000 streams | {before / 1024:.0f} MiB idle -> {peak / 1024:.0f} MiB peak, "
+        f"{complete}/1000 complete |"
+    )
+    print(
+        f"| pacing (interval 20 ms, ttft 50 ms) | gap error median {median_err:.2f} ms, p95 {p95_err:.2f} ms "
+        f"over {gaps} gaps; ttft error median {ttft_err:.2f} ms |"
+    )
     print()
     ratio = plain["mockopper"].rps / plain["starlette"].rps
     print(f"targets: non-streamed >= 0.7 x starlette: {ratio:.2f}", end="")
     if "aimock" in plain:
-        print(f"; non-streamed >= 1.5 x aimock: {plain['mockopper'].rps / plain['aimock'].rps:.2f}"
-              f"; streamed >= 1.5 x aimock: {streamed['mockopper'].rps / streamed['aimock'].rps:.2f}", end="")
+        print(
+            f"; non-streamed >= 1.5 x aimock: {plain['mockopper'].rps / plain['aimock'].rps:.2f}"
+            f"; streamed >= 1.5 x aimock: {streamed['mockopper'].rps / streamed['aimock'].rps:.2f}",
+            end="",
+        )
     print(f"; start < 0.5 s: {start:.3f}; fixture < 2 ms: {overhead:.2f}")
 
 

@@ -88,3 +88,69 @@ def test_serve_as_a_process_on_a_free_port() -> None:
     finally:
         process.terminate()
         process.communicate(timeout=10)
+
+
+def _start_serve(*args: str) -> tuple[subprocess.Popen[str], str]:
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "mockopper.cli", "serve", "--port", "0", *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
+    assert process.stdout is not None
+    base_url = ""
+    while True:
+        line = process.stdout.readline()
+        assert line, "serve exited early"
+        if line.startswith("Base URL"):
+            base_url = line.split()[-1]
+        if line.startswith("Watching") or line.lstrip().startswith("Environment") and "--watch" not in args:
+            return process, base_url
+
+
+def test_watch_reloads_and_keeps_the_last_good_scenario(tmp_path: Path) -> None:
+    scenario = tmp_path / "live.yaml"
+    scenario.write_text("rules:\n  - reply: {text: first version}\n")
+    process, base_url = _start_serve("--scenario", str(scenario), "--watch", "--quiet")
+    client = openai.OpenAI(base_url=base_url, api_key="k", max_retries=0)
+
+    def answer() -> str:
+        result = client.chat.completions.create(model="m", messages=[{"role": "user", "content": "hi"}])
+        return result.choices[0].message.content or ""
+
+    def eventually(expected: str) -> None:
+        deadline = time.monotonic() + 10
+        while answer() != expected:
+            assert time.monotonic() < deadline, f"never saw {expected!r}"
+            time.sleep(0.05)
+
+    try:
+        assert answer() == "first version"
+        scenario.write_text("rules:\n  - reply: {text: second version}\n")
+        eventually("second version")
+        scenario.write_text("rules:\n  - reply: {txt: broken}\n")
+        assert process.stderr is not None
+        report = ""
+        while "unknown key" not in report:
+            report += process.stderr.readline()
+        assert f"{scenario}:2: rules[0].reply.txt: unknown key 'txt' (did you mean 'text'?)" in report
+        assert "still serving the last good scenario" in report
+        assert answer() == "second version"
+        scenario.write_text("rules:\n  - reply: {text: third version}\n")
+        eventually("third version")
+    finally:
+        process.terminate()
+        process.communicate(timeout=10)
+
+
+def test_serve_warns_loudly_when_not_on_loopback() -> None:
+    process, _ = _start_serve("--host", "0.0.0.0")
+    try:
+        process.terminate()
+        _, err = process.communicate(timeout=10)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    assert "WARNING: listening on 0.0.0.0, not loopback" in err

@@ -1,0 +1,200 @@
+"""The inspector and cross-origin streaming, in a real headless Chromium (Debian's chromium + chromedriver)."""
+
+from __future__ import annotations
+
+import functools
+import http.server
+import os
+import shutil
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import openai
+import pytest
+
+from mockopper.plugin import Mockopper
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
+CHROMEDRIVER = shutil.which("chromedriver")
+
+
+@pytest.fixture(scope="module")
+def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    if not (CHROMIUM and CHROMEDRIVER):
+        if os.environ.get("MOCKOPPER_REQUIRE_BROWSER"):
+            pytest.fail("chromium and chromedriver are required (apt install chromium chromium-driver)")
+        pytest.skip("no chromium/chromedriver on this machine (apt install chromium chromium-driver)")
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    for flag in (
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-dev-shm-usage",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--disable-quic",
+        "--window-size=1500,900",
+        f"--user-data-dir={tmp_path_factory.mktemp('chromium')}",
+    ):
+        options.add_argument(flag)
+    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
+    driver.set_script_timeout(20)
+    try:
+        yield driver
+    finally:
+        driver.quit()
+
+
+def wait_for(driver: Any, script: str, timeout: float = 10) -> Any:
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    return WebDriverWait(driver, timeout, poll_frequency=0.05).until(lambda d: d.execute_script(script))
+
+
+SCENARIO = """
+rules:
+  - name: greeting
+    match: {message: hello}
+    reply:
+      text: Hello from the inspector test
+  - name: streamed
+    match: {message: stream}
+    reply:
+      text: "one two three four five six seven eight"
+      stream: {chunk: word, ttft_ms: 20, interval_ms: 30}
+"""
+
+
+def test_the_inspector_shows_the_journal_live(browser: Any, mockopper: Mockopper) -> None:
+    mockopper.load(SCENARIO)
+    mockopper.allow_unmatched = True
+    browser.get(mockopper.url + "/__mockopper/")
+    wait_for(browser, "return document.getElementById('live').classList.contains('live')")
+    client = openai.OpenAI(base_url=mockopper.base_url, api_key="sk-secret-key", max_retries=0)
+    client.chat.completions.create(
+        model="openai/gpt-5.5", messages=[{"role": "user", "content": "hello"}], extra_body={"tags": {"team": "web"}}
+    )
+    list(
+        client.chat.completions.create(
+            model="anthropic/claude-sonnet-4-6", stream=True, messages=[{"role": "user", "content": "stream please"}]
+        )
+    )
+    with pytest.raises(openai.BadRequestError):
+        client.chat.completions.create(model="m", messages=[{"role": "user", "content": "nothing matches"}])
+
+    # The rows appear without a reload, newest first.
+    wait_for(browser, "return document.querySelectorAll('#rows tr.row').length === 3")
+    rows = browser.execute_script("return [...document.querySelectorAll('#rows tr.row')].map(r => r.innerText)")
+    assert "unmatched" in rows[0] and "400" in rows[0]
+    assert "streamed" in rows[1] and "anthropic/claude-sonnet-4-6 200" in rows[1]
+    assert "greeting" in rows[2] and "chat" in rows[2]
+
+    # Clicking the stream shows its events in order; clicking the miss explains it.
+    browser.execute_script("document.querySelectorAll('#rows tr.row')[1].click()")
+    events = wait_for(browser, "return [...document.querySelectorAll('ol.events li')].map(li => li.innerText)")
+    assert events[0].startswith("data: {") and '"role":"assistant"' in events[0]
+    assert events[-1] == "data: [DONE]"
+    content = "".join(e for e in events if '"content":"' in e)
+    assert all(word in content for word in ("one", "four", "eight"))
+    browser.execute_script("document.querySelectorAll('#rows tr.row')[0].click()")
+    explanation = wait_for(browser, "return document.querySelector('.explain')?.innerText")
+    assert "No rule matched POST /v3/compat/chat/completions (model 'm')" in explanation
+    assert "'greeting' - message: expected to contain 'hello', got 'nothing matches'" in explanation
+    detail = browser.execute_script("return document.getElementById('detail').innerText")
+    assert "sk-secret-key" not in detail and "Bearer [redacted]" in detail
+
+    if os.environ.get("MOCKOPPER_SCREENSHOT"):
+        browser.execute_script("document.querySelectorAll('#rows tr.row')[1].click()")
+        browser.save_screenshot(os.environ["MOCKOPPER_SCREENSHOT"])
+
+    # Clearing the journal empties the page.
+    browser.execute_script("document.getElementById('clear').click()")
+    wait_for(browser, "return document.querySelectorAll('#rows tr.row').length === 0")
+
+
+PAGE = """<!doctype html>
+<meta charset="utf-8">
+<title>chat</title>
+<div id="out"></div>
+<script>
+window.tokens = [];
+window.done = false;
+async function run(base) {
+  const response = await fetch(base + "/chat/completions", {
+    method: "POST",
+    headers: {"Content-Type": "application/json", "Authorization": "Bearer browser-key",
+              "X-Stainless-Lang": "js", "X-Stainless-Retry-Count": "0"},
+    body: JSON.stringify({model: "openai/gpt-5.5", stream: true,
+                          messages: [{role: "user", content: "stream please"}]}),
+  });
+  window.httpStatus = response.status;
+  window.model = response.headers.get("x-mockopper-model");
+  const reader = response.body.getReader();
+  const decoder = new TextDecoder();
+  let buffer = "";
+  for (;;) {
+    const {value, done} = await reader.read();
+    if (done) break;
+    buffer += decoder.decode(value, {stream: true});
+    let cut;
+    while ((cut = buffer.indexOf("\\n\\n")) >= 0) {
+      const line = buffer.slice(0, cut).replace(/^data: /, "");
+      buffer = buffer.slice(cut + 2);
+      if (line === "[DONE]") continue;
+      const delta = JSON.parse(line).choices[0]?.delta?.content;
+      if (delta) {
+        window.tokens.push([performance.now(), delta]);
+        document.getElementById("out").textContent += delta;
+      }
+    }
+  }
+  window.done = true;
+}
+</script>
+"""
+
+
+@pytest.fixture
+def other_origin(tmp_path: Path) -> Iterator[str]:
+    """A static page served from a different origin (another port) than mockopper."""
+    (tmp_path / "index.html").write_text(PAGE)
+
+    class Quiet(http.server.SimpleHTTPRequestHandler):
+        def log_message(self, format: str, *args: Any) -> None:
+            pass
+
+    handler = functools.partial(Quiet, directory=str(tmp_path))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_a_page_on_another_origin_streams_tokens_as_they_arrive(
+    browser: Any, mockopper: Mockopper, other_origin: str
+) -> None:
+    mockopper.load(SCENARIO)
+    browser.get(other_origin + "/index.html")
+    browser.execute_script(f"run({mockopper.base_url!r})")
+    wait_for(browser, "return window.done === true")
+    assert browser.execute_script("return window.httpStatus") == 200
+    assert browser.execute_script("return window.model") == "openai/gpt-5.5"  # exposed to the page by CORS
+    assert browser.find_element("id", "out").text == "one two three four five six seven eight"
+    stamps = [t for t, _ in browser.execute_script("return window.tokens")]
+    assert len(stamps) == 8
+    # The tokens were rendered as they arrived (30 ms apart), not all at once at the end.
+    assert stamps[-1] - stamps[0] > 150
+    preflights = [r for r in mockopper.requests if r.method == "OPTIONS"]
+    assert preflights == []  # the CORS preflight is answered before the pipeline, not journaled
