@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import itertools
 import json
 import os
 import re
@@ -301,7 +302,7 @@ def pacing_accuracy(target: Target, runs: int = 5) -> tuple[float, float, int, f
         writer.close()
         stamps = stamps[1:]  # the first "content" is the role chunk's empty string
         ttft_errors.append(abs((stamps[0] - sent) * 1000 - 50))
-        errors.extend(abs((b - a) * 1000 - 20) for a, b in zip(stamps, stamps[1:], strict=False))
+        errors.extend(abs((b - a) * 1000 - 20) for a, b in itertools.pairwise(stamps))
 
     for _ in range(runs):
         asyncio.run(one())

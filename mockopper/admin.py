@@ -15,8 +15,8 @@ from collections.abc import AsyncIterator
 from importlib import resources
 from typing import TYPE_CHECKING, Any
 
-from starlette.requests import Request
 from sse_starlette.sse import EventSourceResponse
+from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 from starlette.routing import Route
 
@@ -161,8 +161,8 @@ def routes(mock: MockApp) -> list[Route]:
         async def feed() -> AsyncIterator[dict[str, str]]:
             try:
                 yield {"event": "scenario", "data": mock.scenario.name or ""}
-                for record in mock.journal.entries():
-                    yield {"event": "record", "data": _dump(record)}
+                for entry in mock.journal.entries():
+                    yield {"event": "record", "data": _dump(entry)}
                 while True:
                     event, record = await queue.get()
                     if event == "scenario":

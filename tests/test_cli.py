@@ -106,7 +106,7 @@ def _start_serve(*args: str) -> tuple[subprocess.Popen[str], str]:
         assert line, "serve exited early"
         if line.startswith("Base URL"):
             base_url = line.split()[-1]
-        if line.startswith("Watching") or line.lstrip().startswith("Environment") and "--watch" not in args:
+        if line.startswith("Watching") or (line.lstrip().startswith("Environment") and "--watch" not in args):
             return process, base_url
 
 
