@@ -1,6 +1,7 @@
 """One module per API surface; `all_surfaces()` is the registry the app builds its routes from.
 
-Where two surfaces share a path (GET /models is OpenAI's and Google's), the first one
+Where two surfaces share a path (GET /models is OpenAI's and Google's, GET /v1/models
+Anthropic's and Google's), the first one
 listed answers unless a later one claims the request (Google's claim `x-goog-api-key`).
 """
 
@@ -13,7 +14,8 @@ __all__ = ["all_surfaces"]
 
 def all_surfaces() -> list[Surface]:
     """A fresh instance of every surface, in route order."""
+    from mockopper.dialects.anthropic import AnthropicModels, CountTokens, Messages
     from mockopper.dialects.openai import OpenAIModels
     from mockopper.dialects.openai_chat import ChatCompletions
 
-    return [ChatCompletions(), OpenAIModels()]
+    return [ChatCompletions(), OpenAIModels(), Messages(), CountTokens(), AnthropicModels()]
