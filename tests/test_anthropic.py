@@ -32,7 +32,7 @@ rules:
         - {name: get_weather, arguments: {city: Paris}}
         - {name: get_weather, arguments: '{"city": "Oslo"}'}
   - name: after weather
-    match: {tool_result: get_weather}
+    match: {tool_result: get_weather, turn: 1}  # a message of tool results is not a turn
     reply:
       text: "It is {{ tool_result }} in Paris."
   - name: person
@@ -361,6 +361,12 @@ def test_system_as_string_blocks_or_system_messages(claude: anthropic.Anthropic)
     assert claude.messages.create(model=MODEL, max_tokens=9, messages=inline).content[0].text == "Arr!"  # type: ignore[union-attr]
 
 
+def test_a_prefill_does_not_hide_the_user_turn(claude: anthropic.Anthropic) -> None:
+    prefill: Any = [*user("hello"), {"role": "assistant", "content": "Sure:"}]
+    message = claude.messages.create(model=MODEL, max_tokens=9, messages=prefill)
+    assert message.content[0].text == "Hello from mockopper!"  # type: ignore[union-attr]
+
+
 def test_images_and_documents_do_not_break_text_matching(claude: anthropic.Anthropic, mockopper: Mockopper) -> None:
     image = {"type": "image", "source": {"type": "base64", "media_type": "image/png", "data": "iVBORw0KGgo="}}
     document = {"type": "document", "source": {"type": "text", "media_type": "text/plain", "data": "a memo"}}
@@ -578,6 +584,10 @@ def turns(*messages: Any) -> dict[str, Any]:
         ({**GOOD, "temperature": 1.5}, "temperature: Input should be less than or equal to 1"),
         ({**GOOD, "tool_choice": {"type": "any"}}, "tool_choice: tool_choice may only be specified while providing"),
         ({**GOOD, "tools": [{"name": "f"}]}, "tools.0.input_schema: Field required"),
+        (
+            {**GOOD, "tools": [WEATHER_TOOL], "tool_choice": {"type": "tool", "name": "f"}},
+            "tool_choice.name: Tool 'f' not found",
+        ),
         ({**GOOD, "thinking": {"type": "enabled", "budget_tokens": 10}}, "thinking.enabled.budget_tokens: Input"),
         ({**GOOD, "thinking": {"type": "enabled", "budget_tokens": 2000}}, "`max_tokens` must be greater than"),
         ({**GOOD, "output_config": {"format": {"type": "json_schema"}}}, "output_config.format.schema: Field required"),
@@ -676,6 +686,20 @@ def test_the_default_scenario_agent_loop_terminates(
         results = [{"type": "tool_result", "tool_use_id": c.id, "content": "cloudy"} for c in calls]
         messages.append({"role": "user", "content": results})
     assert len(mockopper.requests) == 2 and "cloudy" in message.content[0].text  # type: ignore[union-attr]
+
+
+def test_tool_choice_is_honoured(mockopper: Mockopper, connect: Callable[..., anthropic.Anthropic]) -> None:
+    client = connect()  # the default scenario: calls the required tool, else the first offered
+    email: Any = {"name": "send_email", "input_schema": {"type": "object", "properties": {"to": {"type": "string"}}}}
+    tools = [WEATHER_TOOL, email]
+    forced = client.messages.create(
+        model=MODEL, max_tokens=99, messages=user("go"), tools=tools, tool_choice={"type": "tool", "name": "send_email"}
+    )
+    assert [(b.type, getattr(b, "name", None)) for b in forced.content] == [("tool_use", "send_email")]
+    none = client.messages.create(
+        model=MODEL, max_tokens=99, messages=user("go"), tools=tools, tool_choice={"type": "none"}
+    )
+    assert [b.type for b in none.content] == ["text"] and none.stop_reason == "end_turn"
 
 
 def test_same_request_same_bytes(claude: anthropic.Anthropic, mockopper: Mockopper) -> None:

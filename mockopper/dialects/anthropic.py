@@ -4,7 +4,11 @@ Request parsing and validation live in `anthropic_request`; this module renders 
 as Anthropic does: a message of content blocks (thinking, text, tool_use) with a
 `stop_reason`, streamed as `message_start`, per-block `content_block_start` / `_delta` /
 `_stop` (a `ping` after the first start), `message_delta` and `message_stop`, each with an
-`event:` line (the SDKs drop events without one). Errors are
+`event:` line (the SDKs drop events without one). A reply's `reasoning` is a thinking block
+(with a deterministic signature) unless the request turns thinking off; `display: omitted`
+keeps the block and its signature but withholds the text. `finish_reason` maps to
+`stop_reason` (`length` is `max_tokens`, `content_filter` is `refusal`), and a request's
+`stop_sequences` end the text where one occurs (`stop_sequence`). Errors are
 `{"type": "error", "error": {"type", "message"}, "request_id"}`, also in-stream.
 """
 

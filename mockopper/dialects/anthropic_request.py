@@ -4,7 +4,8 @@ Errors name the field the way the API does (`messages.1.content.0.text: ...`). T
 conversation keeps content blocks in order: a user message's `tool_result` blocks become
 tool messages (named from the earlier `tool_use` with the same id), its text and
 attachments a user message; `role: system` messages and the `system` parameter are the
-system text. Images, documents and other attachments are counted, never matched.
+system text; a final assistant message (a prefill) is left out, so matching reads the
+turn it continues. Images, documents and other attachments are counted, never matched.
 """
 
 from __future__ import annotations
@@ -215,6 +216,10 @@ def _messages(raw: list[Any]) -> tuple[list[Message], list[str]]:
                 expected = (i, [c.id for c in calls])
         else:
             messages.extend(_user_turn(blocks, path, names, previous))
+    last = messages[-1] if messages else None
+    if last is not None and last.role == "assistant" and not last.tool_calls:
+        # A prefill: the answer continues it, so matching reads the turn it answers.
+        messages.pop()
     return messages, system
 
 
@@ -280,20 +285,20 @@ def _tools(body: Mapping[str, Any]) -> tuple[Tool, ...]:
     return tuple(tools)
 
 
-def _tool_choice(body: Mapping[str, Any], tools: tuple[Tool, ...]) -> tuple[str, str | None]:
+def _tool_choice(body: Mapping[str, Any]) -> tuple[str, str | None]:
     choice = optional(body, "tool_choice", dict)
     if choice is None:
         return "auto", None
     kind = choice.get("type")
     if kind not in _TOOL_CHOICE:
         raise _tag_error("tool_choice", kind, tuple(_TOOL_CHOICE))
-    if "tools" not in body or not body.get("tools"):
-        if kind != "none":
-            raise invalid("tool_choice", "tool_choice may only be specified while providing tools")
+    declared = [t.get("name") for t in body.get("tools") or ()]  # server tools included
+    if not declared and kind != "none":
+        raise invalid("tool_choice", "tool_choice may only be specified while providing tools")
     name: str | None = None
     if kind == "tool":
         name = required(choice, "name", str, "tool_choice")
-        if all(t.name != name for t in tools):
+        if name not in declared:
             raise invalid("tool_choice.name", f"Tool '{name}' not found in the provided tools.")
     return _TOOL_CHOICE[kind], name
 
@@ -366,7 +371,7 @@ def read_request(body: Any, call: Call, api: str, *, generate: bool) -> Anthropi
     system = _system(body.get("system"))
     messages, inline_system = _messages(raw)
     tools = _tools(body)
-    mode, required_tool = _tool_choice(body, tools)
+    mode, required_tool = _tool_choice(body)
     thinking, show_thinking = _thinking(body, max_tokens)
     wants_json, schema = _output_format(body)
     stops = _sampling(body)
