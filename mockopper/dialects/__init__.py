@@ -1,8 +1,8 @@
 """One module per API surface; `all_surfaces()` is the registry the app builds its routes from.
 
 Where two surfaces share a path (GET /models is OpenAI's and Google's, GET /v1/models
-Anthropic's and Google's), the first one
-listed answers unless a later one claims the request (Google's claim `x-goog-api-key`).
+Anthropic's and Google's), the first one listed answers unless a later one claims the
+request (Google's claim `x-goog-api-key`).
 """
 
 from __future__ import annotations
