@@ -172,17 +172,20 @@ class MockApp:
         record = self.journal.open(
             call.method, call.path, api=surface.api, query=redact_query(query), request_headers=redact_headers(headers)
         )
+        # One id per request, sent under the header names the surface's vendor uses.
+        request_id = "req_" + fakes.ident(call.path, "", record.seq, 20)
+        ids = [(name, request_id) for name in surface.request_id_headers]
         try:
             failure = self._authenticate(call)
             if failure is not None:
-                return self._error(surface, record, failure, started)
+                return self._error(surface, record, failure, started, ids, request_id)
             if surface.kind == "list":
-                return self._models(surface, call, record, started)
+                return self._models(surface, call, record, started, ids)
             body = await self._read_json(request)
             record.request_body = body
             conv = surface.parse(body, call)
         except RequestError as exc:
-            return self._error(surface, record, exc.failure(), started)
+            return self._error(surface, record, exc.failure(), started, ids, request_id)
 
         record.model = conv.model
         record.chain = conv.chain
@@ -203,7 +206,7 @@ class MockApp:
         headers_out = [
             ("x-mockopper-model", decision.answer.model if decision.answer else decision.model),
             ("x-mockopper-attempts", ",".join(a.model for a in decision.attempts)),
-            ("x-request-id", "req_" + fakes.ident(conv.digest, "", record.seq, 20)),
+            *ids,
         ]
         if decision.rule:
             headers_out.append(("x-mockopper-rule", _header_safe(decision.rule)))
@@ -216,13 +219,13 @@ class MockApp:
                 failure = replace(failure, message=message)
                 record.unmatched = True
                 record.explanation = message
-            return self._error(surface, record, failure, started, headers_out)
+            return self._error(surface, record, failure, started, headers_out, request_id)
 
         answer = decision.answer
         assert answer is not None
         self.journal.publish(record)
         surface.remember(conv, answer, call)
-        return self._answer(surface, conv, decision, answer, record, headers_out, started)
+        return self._answer(surface, conv, decision, answer, record, headers_out, started, request_id)
 
     def _answer(
         self,
@@ -233,6 +236,7 @@ class MockApp:
         record: RequestRecord,
         headers: list[tuple[str, str]],
         started: float,
+        request_id: str,
     ) -> ASGIApp:
         fault = answer.fault
         record.status = 200
@@ -245,7 +249,7 @@ class MockApp:
             self.journal.close(record)
 
         if conv.stream:
-            fault_failure = _fault_failure(answer)
+            fault_failure = replace(_fault_failure(answer), request_id=request_id, now=self.engine.now())
             record.response_headers = dict(headers)
             return SSEResponse(
                 surface.events(conv, answer),
@@ -259,7 +263,7 @@ class MockApp:
             )
         if fault is not None and fault.error_after is not None:
             failure = replace(_fault_failure(answer), delay_ms=answer.delay_ms)
-            return self._error(surface, record, failure, started, headers)
+            return self._error(surface, record, failure, started, headers, request_id)
         body = surface.render(conv, answer)
         record.response_body = body
         record.response_headers = dict(headers)
@@ -272,7 +276,9 @@ class MockApp:
         failure: Failure,
         started: float,
         headers: Sequence[tuple[str, str]] = (),
+        request_id: str | None = None,
     ) -> ASGIApp:
+        failure = replace(failure, request_id=request_id, now=self.engine.now())
         body = surface.error_body(failure)
         out = [*headers, *surface.error_headers(failure)]
         if (
@@ -294,19 +300,27 @@ class MockApp:
 
         return BodyResponse(failure.status, _json_bytes(body), out, delay_ms=failure.delay_ms, on_done=done)
 
-    def _models(self, surface: Surface, call: Call, record: RequestRecord, started: float) -> ASGIApp:
+    def _models(
+        self,
+        surface: Surface,
+        call: Call,
+        record: RequestRecord,
+        started: float,
+        headers: Sequence[tuple[str, str]] = (),
+    ) -> ASGIApp:
         models = fleet(self.engine.scenario, self.engine.now())
         body = surface.list_models(models, call)
         record.status = 200
         record.reply_kind = "models"
         record.response_body = body
+        record.response_headers = dict(headers)
 
         def done(playback: Playback) -> None:
             record.outcome = playback.outcome
             record.duration_ms = round((time.perf_counter() - started) * 1000, 3)
             self.journal.close(record)
 
-        return BodyResponse(200, _json_bytes(body), on_done=done)
+        return BodyResponse(200, _json_bytes(body), headers, on_done=done)
 
     def _authenticate(self, call: Call) -> Failure | None:
         headers = call.headers

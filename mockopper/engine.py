@@ -70,6 +70,8 @@ class Failure:
     headers: Mapping[str, str] = field(default_factory=dict)
     delay_ms: float = 0
     source: str = "rule"  # rule | model | chaos | unmatched | request | fault
+    request_id: str | None = None  # set by the pipeline: the id this request's response carries
+    now: int | None = None  # set by the pipeline: the scenario clock when the error was answered
 
     @classmethod
     def from_spec(

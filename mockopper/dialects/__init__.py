@@ -1,7 +1,8 @@
 """One module per API surface; `all_surfaces()` is the registry the app builds its routes from.
 
-Where two surfaces share a path (GET /models is OpenAI's and Google's), the first one
-listed answers unless a later one claims the request (Google's claim `x-goog-api-key`).
+Where two surfaces share a path (GET /models is OpenAI's and Google's, GET /v1/models
+Anthropic's and Google's), the first one listed answers unless a later one claims the
+request (Google's claim `x-goog-api-key`).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ __all__ = ["all_surfaces"]
 
 def all_surfaces() -> list[Surface]:
     """A fresh instance of every surface, in route order."""
+    from mockopper.dialects.anthropic import AnthropicModels, CountTokens, Messages
     from mockopper.dialects.gemini import GeminiCountTokens, GeminiEmbed, GeminiGenerate, GoogleModels
     from mockopper.dialects.interactions import Interactions
     from mockopper.dialects.openai import OpenAIModels
@@ -21,6 +23,9 @@ def all_surfaces() -> list[Surface]:
     return [
         ChatCompletions(),
         OpenAIModels(),
+        Messages(),
+        CountTokens(),
+        AnthropicModels(),
         GeminiGenerate(),
         GeminiCountTokens(),
         GeminiEmbed(),

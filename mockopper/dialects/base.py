@@ -82,6 +82,7 @@ class Surface:
     kind: ClassVar[str] = "generate"  # generate | list
     routes: ClassVar[tuple[Route, ...]] = ()
     streaming_content_type: ClassVar[str] = "text/event-stream"
+    request_id_headers: ClassVar[tuple[str, ...]] = ("x-request-id",)  # where every response carries its id
 
     # --- requests ---------------------------------------------------------------------
 
