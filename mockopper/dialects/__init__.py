@@ -15,5 +15,16 @@ def all_surfaces() -> list[Surface]:
     """A fresh instance of every surface, in route order."""
     from mockopper.dialects.openai import OpenAIModels
     from mockopper.dialects.openai_chat import ChatCompletions
+    from mockopper.dialects.openai_embeddings import Embeddings
+    from mockopper.dialects.openai_responses import Responses, ResponsesCompact
+    from mockopper.dialects.openresponses import OpenResponses, OpenResponsesCompact
 
-    return [ChatCompletions(), OpenAIModels()]
+    return [
+        ChatCompletions(),
+        Responses(),
+        ResponsesCompact(),
+        OpenResponses(),
+        OpenResponsesCompact(),
+        Embeddings(),
+        OpenAIModels(),
+    ]
