@@ -1,4 +1,4 @@
-"""OpenAI Responses: POST /responses (JSON and typed SSE) and POST /responses/compact.
+"""OpenAI Responses: POST /responses (JSON and typed SSE), its WebSocket at /responses, POST /responses/compact.
 
 A request's `input` (a string or a list of items), `instructions` and
 `previous_response_id` become one conversation; the answer comes back as output items
@@ -35,7 +35,7 @@ from mockopper.dialects.base import (
     parse_extras,
     schema_of,
 )
-from mockopper.dialects.openai import OpenAIErrors
+from mockopper.dialects.openai import OpenAIErrors, error_type
 from mockopper.engine import Answer, Failure
 from mockopper.history import Turn
 from mockopper.streaming import Event, strike_index
@@ -69,6 +69,18 @@ _OPENAI_ITEMS = frozenset(
     }
 )
 _COMPACTION_PREFIX = "mockopper.compaction.v1."
+# A failure's `code` when none was given, where a code is required (failed responses, WebSocket errors).
+_CODES = {
+    400: "invalid_request",
+    401: "invalid_api_key",
+    403: "permission_denied",
+    404: "not_found",
+    408: "timeout",
+    409: "conflict",
+    413: "request_too_large",
+    422: "invalid_request",
+    429: "rate_limit_exceeded",
+}
 
 
 @dataclass(slots=True)
@@ -221,6 +233,7 @@ class Responses(OpenAIErrors, Surface):
 
     api: ClassVar[str] = "responses"
     routes: ClassVar[tuple[Route, ...]] = (Route("/responses"),)
+    websocket_routes: ClassVar[tuple[Route, ...]] = (Route("/responses"),)
 
     # Where OpenResponses differs (see openresponses.py).
     reasoning_events: ClassVar[str] = "summary"  # summary: reasoning_summary_* events; text: reasoning text events
@@ -300,6 +313,25 @@ class Responses(OpenAIErrors, Surface):
         )
 
     min_output_tokens: ClassVar[int] = 16
+
+    def websocket_body(self, message: Any, call: Call) -> Any:
+        """A WebSocket turn: `{"type": "response.create", ...the create body...}`, never `stream`."""
+        message = body_object(message)
+        kind = message.get("type")
+        if kind != "response.create":
+            raise _bad(
+                "type",
+                f"Invalid value for 'type': {kind!r}. Each WebSocket message starts a turn: send "
+                '{"type": "response.create", ...} with the fields of a create request.',
+            )
+        for key in ("stream", "stream_options", "background"):
+            if key in message:
+                raise _bad(
+                    key,
+                    f"'{key}' must not be sent on a WebSocket: every turn streams over the connection. Remove it.",
+                    "unsupported_parameter",
+                )
+        return {k: v for k, v in message.items() if k != "type"}
 
     def model_of(self, body: Mapping[str, Any]) -> str:
         return str(expect(body, "model", str))
@@ -747,14 +779,33 @@ class Responses(OpenAIErrors, Surface):
 
     # --- errors -----------------------------------------------------------------------
 
+    def error_kind(self, failure: Failure) -> str:
+        return error_type(failure)
+
     @staticmethod
     def failed_code(failure: Failure) -> str:
-        """The `code` of a failed response's `error` (a required string)."""
+        """A failure's `code`, never null: for a failed response and the WebSocket error."""
         if failure.code:
             return failure.code
-        return "rate_limit_exceeded" if failure.status == 429 else "server_error"
+        return _CODES.get(failure.status, "server_error" if failure.status >= 500 else "invalid_request")
+
+    def error_payload(self, failure: Failure) -> dict[str, Any]:
+        return {
+            "type": self.error_kind(failure),
+            "code": self.failed_code(failure),
+            "message": failure.message,
+            "param": failure.param,
+        }
 
     def error_event(self, failure: Failure, number: int, conv: ResponsesConversation) -> dict[str, Any]:
+        """The in-stream `error` event: flat over SSE (as OpenAI sends it), nested on a WebSocket."""
+        if conv.websocket:
+            return {
+                "type": "error",
+                "sequence_number": number,
+                "status": failure.status,
+                "error": self.error_payload(failure),
+            }
         return {
             "type": "error",
             "sequence_number": number,
@@ -762,6 +813,11 @@ class Responses(OpenAIErrors, Surface):
             "message": failure.message,
             "param": failure.param,
         }
+
+    def websocket_error_events(self, failure: Failure) -> Iterable[Event]:
+        # The WebSocket error envelope; with a sequence number it is also a valid stream `error` event.
+        event = {"type": "error", "sequence_number": 0, "status": failure.status, "error": self.error_payload(failure)}
+        return [Event(event)]
 
     def error_events(self, conv: Conversation, answer: Answer | None, failure: Failure) -> Iterable[Event]:
         """The `error` event, then `response.failed` with the items finished before the cut."""
@@ -837,3 +893,4 @@ class ResponsesCompact(Compaction, Responses):
     """OpenAI's POST /responses/compact."""
 
     routes: ClassVar[tuple[Route, ...]] = (Route("/responses/compact"),)
+    websocket_routes: ClassVar[tuple[Route, ...]] = ()

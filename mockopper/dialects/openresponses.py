@@ -18,29 +18,16 @@ is answered as DEFAULT_MODEL.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from typing import Any, ClassVar
 
-from mockopper.dialects.base import Call, RequestError, Route, body_object, optional
+from mockopper.dialects.base import RequestError, Route, optional
 from mockopper.dialects.openai_responses import Compaction, Responses, ResponsesConversation
 from mockopper.engine import Failure
-from mockopper.streaming import Event
 
 __all__ = ["DEFAULT_MODEL", "OpenResponses", "OpenResponsesCompact", "error_type"]
 
 DEFAULT_MODEL = "default"
-
-_CODES = {
-    400: "invalid_request",
-    401: "invalid_api_key",
-    403: "permission_denied",
-    404: "not_found",
-    408: "timeout",
-    409: "conflict",
-    413: "request_too_large",
-    422: "invalid_request",
-    429: "rate_limit_exceeded",
-}
 
 
 def error_type(failure: Failure) -> str:
@@ -90,34 +77,10 @@ class OpenResponses(Responses):
             code="invalid_value",
         )
 
-    def websocket_body(self, message: Any, call: Call) -> Any:
-        message = body_object(message)
-        kind = message.get("type")
-        if kind != "response.create":
-            raise RequestError(
-                400,
-                f"Invalid value for 'type': {kind!r}. Each WebSocket message starts a turn: send "
-                '{"type": "response.create", ...} with the fields of a create request.',
-                param="type",
-                code="invalid_value",
-            )
-        for key in ("stream", "stream_options", "background"):
-            if key in message:
-                raise RequestError(
-                    400,
-                    f"'{key}' must not be sent on a WebSocket: every turn streams over the connection. Remove it.",
-                    param=key,
-                    code="unsupported_parameter",
-                )
-        return {k: v for k, v in message.items() if k != "type"}
-
     # --- errors -----------------------------------------------------------------------
 
-    @staticmethod
-    def failed_code(failure: Failure) -> str:
-        if failure.code:
-            return failure.code
-        return _CODES.get(failure.status, "server_error" if failure.status >= 500 else "invalid_request")
+    def error_kind(self, failure: Failure) -> str:
+        return error_type(failure)
 
     def error_body(self, failure: Failure) -> Any:
         return {
@@ -129,26 +92,12 @@ class OpenResponses(Responses):
             }
         }
 
-    def _payload(self, failure: Failure) -> dict[str, Any]:
-        return {
-            "type": error_type(failure),
-            "code": self.failed_code(failure),
-            "message": failure.message,
-            "param": failure.param,
-        }
-
     def error_event(self, failure: Failure, number: int, conv: ResponsesConversation) -> dict[str, Any]:
         event: dict[str, Any] = {"type": "error", "sequence_number": number}
         if conv.websocket:
             event["status"] = failure.status
-        event["error"] = self._payload(failure)
+        event["error"] = self.error_payload(failure)
         return event
-
-    def websocket_error_events(self, failure: Failure) -> Iterable[Event]:
-        # Valid both as the stream's `error` event and as the WebSocket error envelope.
-        return [
-            Event({"type": "error", "sequence_number": 0, "status": failure.status, "error": self._payload(failure)})
-        ]
 
 
 class OpenResponsesCompact(Compaction, OpenResponses):
