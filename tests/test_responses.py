@@ -445,6 +445,7 @@ rules:
     assert [a["model"] for a in record.attempts] == ["openai/gpt-5.5", "openai/gpt-5-mini"]
 
 
+NO_COMPLETION = r"Didn't receive a `response\.completed` event"
 FAULTS = """
 rules:
   - match: {message: drop}
@@ -473,7 +474,7 @@ def test_truncated_stream_ends_without_completion(client: openai.OpenAI, mockopp
     events = list(client.responses.create(model="m", input="cut", stream=True))
     assert [e.type for e in events if e.type.endswith(".delta")] == ["response.output_text.delta"] * 2
     assert events[-1].type == "response.output_text.delta"  # the raw iterator just stops
-    with pytest.raises(RuntimeError, match="response.completed"), client.responses.stream(model="m", input="cut") as s:
+    with pytest.raises(RuntimeError, match=NO_COMPLETION), client.responses.stream(model="m", input="cut") as s:
         s.get_final_response()
 
 
@@ -486,7 +487,7 @@ def test_in_stream_error_is_an_error_event_then_response_failed(client: openai.O
     assert failed.type == "response.failed" and failed.response.status == "failed"  # type: ignore[union-attr]
     assert failed.response.error.message == "the model fell over"  # type: ignore[union-attr]
     assert [e.sequence_number for e in events] == list(range(len(events)))
-    with pytest.raises(RuntimeError, match="response.completed"), client.responses.stream(model="m", input="boom") as s:
+    with pytest.raises(RuntimeError, match=NO_COMPLETION), client.responses.stream(model="m", input="boom") as s:
         s.get_final_response()
 
 
