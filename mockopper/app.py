@@ -412,18 +412,18 @@ class MockApp:
             started = time.perf_counter()
             record = open_record()
             raw = message.get("bytes") or (message.get("text") or "").encode()
+            turn: _Turn | None = None
             try:
                 body = surface.websocket_body(_decode_json(raw), call)
                 turn = self._decide(surface, call, body, record)
+                failure = turn.failure
             except RequestError as exc:
                 failure = exc.failure()
-            else:
-                failure = turn.failure
             try:
                 if failure is not None:
                     await self._socket_error(websocket, surface, record, failure, started)
                     continue
-                assert turn.answer is not None
+                assert turn is not None and turn.answer is not None
                 outcome = await self._socket_answer(websocket, surface, turn.conv, turn.answer, record, started)
             except WebSocketDisconnect:
                 return
@@ -431,8 +431,8 @@ class MockApp:
                 await websocket.close(1011, "connection dropped")
             elif outcome == "truncate":
                 await websocket.close(1000)
-            if outcome != "complete" and outcome != "error":
-                return
+            if outcome not in ("complete", "error"):
+                return  # dropped, truncated, or the client left while the answer hung
 
     async def _socket_answer(
         self,

@@ -357,6 +357,15 @@ def test_websocket_continuation_and_eviction_after_a_failed_turn(mockopper: Mock
         assert_quiet(ws)
 
 
+def test_websocket_refused_continuation_evicts_too(mockopper: Mockopper) -> None:
+    with socket(mockopper) as ws:
+        first = turn(ws, {"model": "m", "store": False, "input": "remember cobalt"})[-1]["response"]["id"]
+        [refused] = turn(ws, {"model": "m", "previous_response_id": first, "input": "and?", "stream": True})
+        assert (refused["status"], refused["error"]["param"]) == (400, "stream")
+        [evicted] = turn(ws, {"model": "m", "store": False, "previous_response_id": first, "input": "and?"})
+        assert evicted["error"]["code"] == "previous_response_not_found"
+
+
 def test_websocket_reconnect_finds_only_stored_responses(mockopper: Mockopper) -> None:
     with socket(mockopper) as ws:
         unstored = turn(ws, {"model": "m", "store": False, "input": "remember cobalt"})[-1]["response"]["id"]

@@ -242,17 +242,20 @@ class Responses(OpenAIErrors, Surface):
     message_phase: ClassVar[bool] = False  # label assistant messages commentary / final_answer
     item_status: ClassVar[bool] = False  # every output item carries a status (reasoning too)
     extra_keys: ClassVar[tuple[str, ...]] = ("user",)  # response keys beyond the 31 standard ones
+    default_strict: ClassVar[bool | None] = True  # a function tool's `strict` when the request leaves it out
+    min_output_tokens: ClassVar[int] = 16
 
     # --- requests ---------------------------------------------------------------------
 
     def parse(self, body: Any, call: Call) -> Conversation:
         body = body_object(body)
+        previous_id = optional(body, "previous_response_id", str)
+        earlier = self.previous(previous_id, call) if previous_id is not None else None  # first: it evicts
         model = self.model_of(body)
         store = optional(body, "store", bool, default=True)
         stream = True if call.websocket else optional(body, "stream", bool, default=False)
         instructions = optional(body, "instructions", str)
-        previous_id = optional(body, "previous_response_id", str)
-        state = self.read_input(body, call, previous_id)
+        state = self.read_input(body, call, earlier)
         tools, echo_tools, mode, required, echo_choice = self.read_tools(body)
         schema, wants_json, echo_text = self.read_text(body)
         max_output = _number(body, "max_output_tokens", self.min_output_tokens, 10**9, integer=True)
@@ -312,36 +315,39 @@ class Responses(OpenAIErrors, Surface):
             websocket=call.websocket,
         )
 
-    min_output_tokens: ClassVar[int] = 16
-
     def websocket_body(self, message: Any, call: Call) -> Any:
         """A WebSocket turn: `{"type": "response.create", ...the create body...}`, never `stream`."""
         message = body_object(message)
-        kind = message.get("type")
-        if kind != "response.create":
-            raise _bad(
-                "type",
-                f"Invalid value for 'type': {kind!r}. Each WebSocket message starts a turn: send "
-                '{"type": "response.create", ...} with the fields of a create request.',
-            )
-        for key in ("stream", "stream_options", "background"):
-            if key in message:
+        try:
+            kind = message.get("type")
+            if kind != "response.create":
                 raise _bad(
-                    key,
-                    f"'{key}' must not be sent on a WebSocket: every turn streams over the connection. Remove it.",
-                    "unsupported_parameter",
+                    "type",
+                    f"Invalid value for 'type': {kind!r}. Each WebSocket message starts a turn: send "
+                    '{"type": "response.create", ...} with the fields of a create request.',
                 )
+            for key in ("stream", "stream_options", "background"):
+                if key in message:
+                    raise _bad(
+                        key,
+                        f"'{key}' must not be sent on a WebSocket: every turn streams over the connection. Remove it.",
+                        "unsupported_parameter",
+                    )
+        except RequestError:
+            previous_id = message.get("previous_response_id")
+            if call.session is not None and isinstance(previous_id, str):
+                call.session.evict(previous_id)  # a refused continuation evicts what it named, as a failed one does
+            raise
         return {k: v for k, v in message.items() if k != "type"}
 
     def model_of(self, body: Mapping[str, Any]) -> str:
         return str(expect(body, "model", str))
 
-    def read_input(self, body: Mapping[str, Any], call: Call, previous_id: str | None) -> _Input:
+    def read_input(self, body: Mapping[str, Any], call: Call, earlier: Turn | None) -> _Input:
         """The conversation so far: the continued response (if any), then `input`."""
         state = _Input()
-        if previous_id is not None:
-            turn = self.previous(previous_id, call)
-            state.extend(turn.system, turn.messages)
+        if earlier is not None:
+            state.extend(earlier.system, earlier.messages)
         raw = body.get("input")
         if raw is None:
             return state
@@ -360,10 +366,15 @@ class Responses(OpenAIErrors, Surface):
         return state
 
     def previous(self, previous_id: str, call: Call) -> Turn:
+        """The response a request continues: from the connection's memory, else the stored ones.
+
+        On a WebSocket the response is taken out of the connection's memory: if this turn
+        fails, it cannot be continued again; if it succeeds, its own response takes the place.
+        """
         turn = None
         if call.session is not None:
             turn = call.session.get(previous_id)
-            call.session.evict(previous_id)  # continued (or failed to): only the new response stays
+            call.session.evict(previous_id)
         if turn is None:
             turn = call.history.get(previous_id)
         if turn is None:
@@ -515,8 +526,6 @@ class Responses(OpenAIErrors, Surface):
                 "invalid_type",
             )
         return tuple(tools), echoed, mode, required, echo_choice
-
-    default_strict: ClassVar[bool | None] = True
 
     def hosted_tool(self, kind: str, where: str) -> bool:
         """A tool type the provider runs itself: accepted, echoed, never called by a rule."""
@@ -860,7 +869,8 @@ class Compaction:
         expect(body, "model", str)
         optional(body, "instructions", str)
         optional(body, "prompt_cache_key", str)
-        state = self.read_input(body, call, optional(body, "previous_response_id", str))
+        previous_id = optional(body, "previous_response_id", str)
+        state = self.read_input(body, call, self.previous(previous_id, call) if previous_id is not None else None)
         system = "\n\n".join(s for s in state.system if s)
         packed = pack_conversation(system, state.messages)
         conv = Conversation(api=self.api, model=str(body["model"]), messages=state.messages, system=system)
