@@ -543,3 +543,51 @@ def test_invalid_requests_get_openai_400s(
     assert info.value.param == param
     assert fragment in info.value.message
     assert info.value.response.headers["x-should-retry"] == "false"
+
+
+# --- the default scenario and determinism ---------------------------------------------------
+
+
+def test_default_scenario_tool_loop_terminates(client: openai.OpenAI) -> None:
+    tools = [WEATHER_TOOL]
+    result = client.responses.create(model="openai/gpt-5.5", input="weather in Oslo?", tools=tools)  # type: ignore[arg-type]
+    for _ in range(5):
+        calls = [item for item in result.output if item.type == "function_call"]
+        if not calls:
+            break
+        outputs = [{"type": "function_call_output", "call_id": c.call_id, "output": "cold"} for c in calls]
+        result = client.responses.create(
+            model="openai/gpt-5.5",
+            previous_response_id=result.id,
+            input=outputs,  # type: ignore[arg-type]
+            tools=tools,  # type: ignore[arg-type]
+        )
+    assert result.output_text == "Here is what I found with get_weather: cold"
+
+
+def responses_session(base_url: str) -> list[bytes]:
+    """A fixed sequence of Responses, OpenResponses, compaction and embeddings calls; the raw bytes."""
+    client = openai.OpenAI(base_url=base_url, api_key="k", max_retries=0)
+    out = [
+        client.responses.with_raw_response.create(model="m", input="hello").content,
+        client.responses.with_raw_response.create(model="m", input="weather?", tools=[WEATHER_TOOL]).content,  # type: ignore[list-item]
+        client.embeddings.with_raw_response.create(model="e", input=["a b", "c"]).content,
+        client.responses.with_raw_response.compact(model="m", input="remember").content,
+    ]
+    with client.responses.with_streaming_response.create(model="m", input="think", stream=True) as stream:
+        out.append(b"".join(stream.iter_bytes()))
+    body = {"model": "m", "input": "hello there", "stream": True}
+    with httpx2.stream("POST", base_url + "/openresponses", json=body, headers={"authorization": "Bearer k"}) as raw:
+        out.append(raw.read())
+    return out
+
+
+def test_responses_are_byte_identical_across_servers() -> None:
+    from mockopper.server import MockServer
+
+    with MockServer(SCENARIO) as first:
+        one = responses_session(first.base_url)
+    with MockServer(SCENARIO) as second:
+        two = responses_session(second.base_url)
+    assert one == two
+    assert b'"created_at":1767225600' in one[0] and b"resp_" in one[0]
