@@ -149,9 +149,11 @@ def test_request_fields_are_echoed(responses: openai.OpenAI) -> None:
         tool_choice="none",
         truncation="auto",
         store=True,
+        reasoning={"effort": "low"},
     )
     assert (result.temperature, result.top_p, result.max_output_tokens) == (0.2, 0.5, 100)
     assert result.metadata == {"run": "7"} and result.truncation == "auto" and result.tool_choice == "none"
+    assert result.reasoning is not None and (result.reasoning.effort, result.reasoning.summary) == ("low", None)
     assert [tool.type for tool in result.tools] == ["function", "web_search"]
     assert result.tools[0].name == "get_weather" and result.tools[0].parameters == WEATHER_TOOL["parameters"]
 
@@ -528,6 +530,7 @@ rules:
         ({"model": "m", "input": "x", "temperature": 3}, "temperature", "Expected a value <= 2"),
         ({"model": "m", "input": "x", "max_output_tokens": 5}, "max_output_tokens", "Expected a value >= 16"),
         ({"model": "m", "input": "x", "stream": "yes"}, "stream", "boolean"),
+        ({"model": "m", "input": "x", "reasoning": {"effort": "extreme"}}, "reasoning.effort", "'extreme'"),
         (
             {"model": "m", "input": [{"type": "compaction", "encrypted_content": "forged"}]},
             "input[0].encrypted_content",

@@ -262,7 +262,7 @@ class Responses(OpenAIErrors, Surface):
         metadata = optional(body, "metadata", dict, default={})
         if len(metadata) > 16 or not all(isinstance(v, str) for v in metadata.values()):
             raise _bad("metadata", "Invalid 'metadata': expected at most 16 pairs of string keys and string values.")
-        reasoning = optional(body, "reasoning", dict)
+        reasoning = self.read_reasoning(body)
         truncation = optional(body, "truncation", str, default="disabled")
         if truncation not in ("auto", "disabled"):
             raise _bad("truncation", f"Invalid value: '{truncation}'. Supported values are: 'auto' and 'disabled'.")
@@ -273,10 +273,7 @@ class Responses(OpenAIErrors, Surface):
             "max_tool_calls": _number(body, "max_tool_calls", 1, 10**6, integer=True),
             "parallel_tool_calls": optional(body, "parallel_tool_calls", bool, default=True),
             "previous_response_id": previous_id,
-            "reasoning": {
-                "effort": (reasoning or {}).get("effort"),
-                "summary": (reasoning or {}).get("summary"),
-            },
+            "reasoning": reasoning,
             "store": store,
             "temperature": _or(_number(body, "temperature", 0, 2), 1.0),
             "text": echo_text,
@@ -530,6 +527,22 @@ class Responses(OpenAIErrors, Surface):
     def hosted_tool(self, kind: str, where: str) -> bool:
         """A tool type the provider runs itself: accepted, echoed, never called by a rule."""
         return True
+
+    @staticmethod
+    def read_reasoning(body: Mapping[str, Any]) -> dict[str, Any]:
+        """`reasoning` as echoed: `{effort, summary}`, each null unless asked for."""
+        reasoning = optional(body, "reasoning", dict, default={})
+        echo = {}
+        for key, allowed in (
+            ("effort", ("none", "minimal", "low", "medium", "high", "xhigh")),
+            ("summary", ("auto", "concise", "detailed")),
+        ):
+            value = reasoning.get(key)
+            if value is not None and value not in allowed:
+                listed = ", ".join(f"'{v}'" for v in allowed)
+                raise _bad(f"reasoning.{key}", f"Invalid value: '{value}'. Supported values are: {listed}.")
+            echo[key] = value
+        return echo
 
     def read_text(self, body: Mapping[str, Any]) -> tuple[Mapping[str, Any] | None, bool, dict[str, Any]]:
         """(the JSON schema asked for, whether JSON is asked for, `text` as echoed)."""
