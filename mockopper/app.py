@@ -7,6 +7,7 @@ journal) -> respond (render or stream, with the reply's pacing and faults).
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import time
@@ -18,8 +19,11 @@ from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
+from starlette.responses import Response
 from starlette.routing import Route as StarletteRoute
+from starlette.routing import WebSocketRoute
 from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from mockopper import admin, fakes
 from mockopper.conversation import Conversation
@@ -32,7 +36,7 @@ from mockopper.journal import Journal, RequestRecord, redact_headers, redact_que
 from mockopper.loader import load_file
 from mockopper.matching import describe_unmatched
 from mockopper.scenarios import Scenario
-from mockopper.streaming import BodyResponse, Playback, SSEResponse
+from mockopper.streaming import BodyResponse, Playback, SSEResponse, play_frames
 
 __all__ = ["BASE_PATH", "MockApp", "Settings", "create_app"]
 
@@ -97,6 +101,32 @@ class _Endpoint:
         await response(scope, receive, send)
 
 
+class _Socket:
+    """The ASGI endpoint for one WebSocket path: each message on a connection is one turn."""
+
+    def __init__(self, mock: MockApp, route: Route, surface: Surface) -> None:
+        self.mock = mock
+        self.route = route
+        self.surface = surface
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await self.mock.converse(WebSocket(scope, receive, send), self.route, self.surface)
+
+
+@dataclass(slots=True)
+class _Turn:
+    """What the pipeline made of one request: its conversation, the decision, the failure to render."""
+
+    conv: Conversation
+    decision: Decision
+    headers: list[tuple[str, str]]
+    failure: Failure | None
+
+    @property
+    def answer(self) -> Answer | None:
+        return self.decision.answer
+
+
 class MockApp:
     """One mock server's state (scenario, counters, journal, history) and its ASGI app."""
 
@@ -145,6 +175,11 @@ class MockApp:
             )
             for (path, methods), surfaces in by_path.items()
         ]
+        routes += [
+            WebSocketRoute(BASE_PATH + route.path, _Socket(self, route, surface))
+            for surface in self.surfaces
+            for route in surface.websocket_routes
+        ]
         routes += admin.routes(self)
         routes.append(StarletteRoute("/{path:path}", _not_found, methods=None))
         middleware = [
@@ -173,7 +208,7 @@ class MockApp:
             call.method, call.path, api=surface.api, query=redact_query(query), request_headers=redact_headers(headers)
         )
         # One id per request, sent under the header names the surface's vendor uses.
-        request_id = "req_" + fakes.ident(call.path, "", record.seq, 20)
+        request_id = self._request_id(call, record)
         ids = [(name, request_id) for name in surface.request_id_headers]
         try:
             failure = self._authenticate(call)
@@ -182,11 +217,31 @@ class MockApp:
             if surface.kind == "list":
                 return self._models(surface, call, record, started, ids)
             body = await self._read_json(request)
-            record.request_body = body
-            conv = surface.parse(body, call)
+            if surface.kind == "direct":
+                return self._direct(surface, call, body, record, started)
+            turn = self._decide(surface, call, body, record, ids)
         except RequestError as exc:
             return self._error(surface, record, exc.failure(), started, ids, request_id)
+        if turn.failure is not None:
+            return self._error(surface, record, turn.failure, started, turn.headers, request_id)
+        assert turn.answer is not None
+        self.journal.publish(record)
+        return self._answer(surface, turn.conv, turn.decision, turn.answer, record, turn.headers, started, request_id)
 
+    @staticmethod
+    def _request_id(call: Call, record: RequestRecord) -> str:
+        return "req_" + fakes.ident(call.path, "", record.seq, 20)
+
+    def _decide(
+        self, surface: Surface, call: Call, body: Any, record: RequestRecord, ids: Sequence[tuple[str, str]]
+    ) -> _Turn:
+        """Parse, decide and journal one request (an HTTP request or a WebSocket turn).
+
+        A finished answer is remembered for continuation before it is played out. Raises
+        RequestError for a body the surface refuses.
+        """
+        record.request_body = body
+        conv = surface.parse(body, call)
         record.model = conv.model
         record.chain = conv.chain
         record.stream = conv.stream
@@ -211,21 +266,16 @@ class MockApp:
         if decision.rule:
             headers_out.append(("x-mockopper-rule", _header_safe(decision.rule)))
 
-        if decision.failure is not None:
-            failure = decision.failure
-            if decision.unmatched:
-                assert decision.near_misses is not None
-                message = describe_unmatched(call.method, call.path, decision.model, decision.near_misses)
-                failure = replace(failure, message=message)
-                record.unmatched = True
-                record.explanation = message
-            return self._error(surface, record, failure, started, headers_out, request_id)
-
-        answer = decision.answer
-        assert answer is not None
-        self.journal.publish(record)
-        surface.remember(conv, answer, call)
-        return self._answer(surface, conv, decision, answer, record, headers_out, started, request_id)
+        failure = decision.failure
+        if failure is not None and decision.unmatched:
+            assert decision.near_misses is not None
+            message = describe_unmatched(call.method, call.path, decision.model, decision.near_misses)
+            failure = replace(failure, message=message)
+            record.unmatched = True
+            record.explanation = message
+        if decision.answer is not None:
+            surface.remember(conv, decision.answer, call)
+        return _Turn(conv, decision, headers_out, failure)
 
     def _answer(
         self,
@@ -322,6 +372,150 @@ class MockApp:
 
         return BodyResponse(200, _json_bytes(body), headers, on_done=done)
 
+    def _direct(self, surface: Surface, call: Call, body: Any, record: RequestRecord, started: float) -> ASGIApp:
+        record.request_body = body
+        answer = surface.respond(body, call, created=self.engine.now(), seed=self.engine.seed)
+        record.status = 200
+        record.reply_kind = "direct"
+        record.response_body = answer
+
+        def done(playback: Playback) -> None:
+            record.outcome = playback.outcome
+            record.duration_ms = round((time.perf_counter() - started) * 1000, 3)
+            self.journal.close(record)
+
+        return BodyResponse(200, _json_bytes(answer), on_done=done)
+
+    # --- WebSocket turns --------------------------------------------------------------
+
+    async def converse(self, websocket: WebSocket, route: Route, surface: Surface) -> None:
+        """One WebSocket connection: its messages are turns, run one after another.
+
+        Each turn goes through `_decide` like an HTTP request and is journaled on its own;
+        an answer plays out as the surface's stream events, one JSON text frame each, with
+        the reply's pacing and faults. A turn that fails sends the surface's WebSocket error
+        and the connection stays open; `disconnect_after` closes it with 1011 and
+        `truncate_after` with 1000. The connection keeps its own memory (`Call.session`).
+        """
+        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in websocket.scope["headers"]}
+        query = dict(websocket.query_params)
+        params = {**route.params, **websocket.path_params}
+        session = History(self.settings.history_size)
+        call = Call("WEBSOCKET", websocket.url.path, params, query, headers, self.history, session)
+
+        def open_record() -> RequestRecord:
+            return self.journal.open(
+                call.method,
+                call.path,
+                api=surface.api,
+                query=redact_query(query),
+                request_headers=redact_headers(headers),
+                stream=True,
+            )
+
+        failure = self._authenticate(call)
+        if failure is not None:
+            # Refused at the handshake, with the surface's HTTP error, as an HTTP API refuses a request.
+            record = open_record()
+            body = surface.error_body(failure)
+            record.status, record.response_body, record.reply_kind = failure.status, body, "error"
+            record.outcome = "error"
+            self.journal.close(record)
+            headers_out = dict(surface.error_headers(failure))
+            await websocket.send_denial_response(
+                Response(_json_bytes(body), failure.status, headers_out, media_type="application/json")
+            )
+            return
+        await websocket.accept()
+        while True:
+            message = await websocket.receive()
+            if message["type"] == "websocket.disconnect":
+                return
+            started = time.perf_counter()
+            record = open_record()
+            ids = [(name, self._request_id(call, record)) for name in surface.request_id_headers]
+            raw = message.get("bytes") or (message.get("text") or "").encode()
+            turn: _Turn | None = None
+            try:
+                body = surface.websocket_body(_decode_json(raw), call)
+                turn = self._decide(surface, call, body, record, ids)
+                failure = turn.failure
+            except RequestError as exc:
+                failure = exc.failure()
+            try:
+                if failure is not None:
+                    await self._socket_error(websocket, surface, record, failure, started)
+                    continue
+                assert turn is not None and turn.answer is not None
+                outcome = await self._socket_answer(websocket, surface, turn.conv, turn.answer, record, started)
+            except WebSocketDisconnect:
+                return
+            if outcome == "disconnect":
+                await websocket.close(1011, "connection dropped")
+            elif outcome == "truncate":
+                await websocket.close(1000)
+            if outcome not in ("complete", "error"):
+                return  # dropped, truncated, or the client left while the answer hung
+
+    async def _socket_answer(
+        self,
+        websocket: WebSocket,
+        surface: Surface,
+        conv: Conversation,
+        answer: Answer,
+        record: RequestRecord,
+        started: float,
+    ) -> str:
+        record.status = 200
+        playback = Playback()
+        fault_failure = _fault_failure(answer)
+
+        async def closed() -> None:
+            while (await websocket.receive())["type"] != "websocket.disconnect":
+                pass
+
+        outcome = "client_closed"
+        try:
+            outcome = await play_frames(
+                surface.events(conv, answer),
+                websocket.send_text,
+                pacing=answer.pacing,
+                fault=answer.fault,
+                error_events=lambda: surface.error_events(conv, answer, fault_failure),
+                delay_ms=answer.delay_ms,
+                seed=fakes.derive(answer.key, "pacing"),
+                closed=closed,
+                playback=playback,
+            )
+        finally:
+            record.outcome = outcome
+            record.response_events = playback.frames
+            record.duration_ms = round((time.perf_counter() - started) * 1000, 3)
+            self.journal.close(record)
+        return outcome
+
+    async def _socket_error(
+        self, websocket: WebSocket, surface: Surface, record: RequestRecord, failure: Failure, started: float
+    ) -> None:
+        record.status = failure.status
+        record.response_body = surface.error_body(failure)
+        if record.reply_kind is None:
+            record.reply_kind = "error"
+        frames = [event.payload() for event in surface.websocket_error_events(failure)]
+        record.response_events = frames
+        try:
+            if failure.delay_ms:
+                await asyncio.sleep(failure.delay_ms / 1000)
+            for frame in frames:
+                await websocket.send_text(frame)
+            record.outcome = "error"
+        except WebSocketDisconnect:
+            record.outcome = "client_closed"
+            raise
+        finally:
+            record.duration_ms = round((time.perf_counter() - started) * 1000, 3)
+            self.journal.close(record)
+
     def _authenticate(self, call: Call) -> Failure | None:
         headers = call.headers
         key = None
@@ -362,22 +556,26 @@ class MockApp:
             if size > limit:
                 raise RequestError(413, f"Request body too large: over {limit} bytes.", code="request_too_large")
             chunks.append(chunk)
-        raw = b"".join(chunks)
-        if not raw.strip():
-            raise RequestError(
-                400,
-                "We could not parse the JSON body of your request: the body is empty. The API expects a JSON object.",
-                code="invalid_json",
-            )
-        try:
-            return json.loads(raw)
-        except (ValueError, RecursionError) as exc:
-            detail = str(exc) if not isinstance(exc, RecursionError) else "it is nested too deeply"
-            raise RequestError(
-                400,
-                f"We could not parse the JSON body of your request: {detail}. The API expects a JSON object.",
-                code="invalid_json",
-            ) from None
+        return _decode_json(b"".join(chunks))
+
+
+def _decode_json(raw: bytes) -> Any:
+    """A request body (or WebSocket message) as JSON, or a 400 that says what is wrong with it."""
+    if not raw.strip():
+        raise RequestError(
+            400,
+            "We could not parse the JSON body of your request: the body is empty. The API expects a JSON object.",
+            code="invalid_json",
+        )
+    try:
+        return json.loads(raw)
+    except (ValueError, RecursionError) as exc:
+        detail = str(exc) if not isinstance(exc, RecursionError) else "it is nested too deeply"
+        raise RequestError(
+            400,
+            f"We could not parse the JSON body of your request: {detail}. The API expects a JSON object.",
+            code="invalid_json",
+        ) from None
 
 
 def _fault_failure(answer: Answer) -> Failure:

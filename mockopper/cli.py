@@ -41,6 +41,7 @@ def _setup_lines(base: str) -> list[str]:
         f'Vercel AI SDK       createOpenAICompatible({{ name: "opper", baseURL: "{base}", apiKey: "mock" }})',
         f'                    createAnthropic({{ baseURL: "{base}/v1", apiKey: "mock" }})',
         f'                    createGoogleGenerativeAI({{ baseURL: "{base}/v1beta", apiKey: "mock" }})',
+        f"OpenResponses       {base}/openresponses (HTTP and WebSocket)",
         f"Environment         OPENAI_BASE_URL={base} ANTHROPIC_BASE_URL={base} OPENAI_API_KEY=mock",
     ]
 

@@ -12,7 +12,7 @@ import asyncio
 import json
 import random
 import re
-from collections.abc import Awaitable, Callable, Iterable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -27,6 +27,9 @@ __all__ = [
     "SSEResponse",
     "chunk_text",
     "frame",
+    "play",
+    "play_frames",
+    "strike_index",
 ]
 
 _WORD = re.compile(r"\s*\S+|\s+$")
@@ -275,17 +278,7 @@ async def play(
     jitter = pacing.jitter_ms / 1000
     timed = bool(ttft or interval or jitter)
     rng = random.Random(seed) if jitter else None
-    strike: int | None = None
-    if fault is not None and not fault.hang:
-        last_content = max((i for i, e in enumerate(events) if e.content), default=0)
-        content_seen = 0
-        strike = last_content + 1
-        for i, event in enumerate(events):
-            if event.content:
-                if content_seen == fault.after:
-                    strike = i
-                    break
-                content_seen += 1
+    strike = strike_index(events, fault)
     due = loop.time() + ttft
     last_sent: float | None = None
     chunks = 0
@@ -313,6 +306,59 @@ async def play(
         assert fault is not None
         return await _strike(fault.action, write, error_events)
     return "complete"
+
+
+def strike_index(events: Sequence[Event], fault: FaultSpec | None) -> int | None:
+    """Where a fault cuts a stream: the index of the first event not sent (None: no cut).
+
+    A fault `..._after: N` strikes before the (N+1)th content chunk; when the answer has N
+    chunks or fewer it strikes right after the last one, before the closing events. A
+    dialect whose error events continue a numbering (sequence numbers) reads this too.
+    """
+    if fault is None or fault.hang:
+        return None
+    last_content = max((i for i, e in enumerate(events) if e.content), default=0)
+    content_seen = 0
+    for i, event in enumerate(events):
+        if event.content:
+            if content_seen == fault.after:
+                return i
+            content_seen += 1
+    return last_content + 1
+
+
+async def play_frames(
+    events: Iterable[Event],
+    send: Callable[[str], Awaitable[None]],
+    *,
+    pacing: StreamSpec,
+    fault: FaultSpec | None,
+    error_events: Callable[[], Iterable[Event]] | None,
+    delay_ms: float = 0,
+    seed: int = 0,
+    closed: Callable[[], Awaitable[None]],
+    playback: Playback,
+) -> str:
+    """Plays a stream over a WebSocket: each event's JSON as one text frame, no SSE framing.
+
+    Pacing and faults are those of `play`; `hang` waits until `closed()` returns (the
+    client went away). Returns the outcome, as `play` does.
+    """
+    if delay_ms:
+        await asyncio.sleep(delay_ms / 1000)
+    if fault is not None and fault.hang:
+        playback.outcome = "hang"
+        await closed()
+        return "hang"
+
+    async def write(event: Event) -> None:
+        data = event.payload()
+        playback.frames.append(data)
+        await send(data)
+
+    return await play(
+        events, write, pacing=pacing, fault=fault, error_events=error_events, seed=seed, playback=playback
+    )
 
 
 async def _strike(

@@ -19,9 +19,17 @@ def all_surfaces() -> list[Surface]:
     from mockopper.dialects.interactions import Interactions
     from mockopper.dialects.openai import OpenAIModels
     from mockopper.dialects.openai_chat import ChatCompletions
+    from mockopper.dialects.openai_embeddings import Embeddings
+    from mockopper.dialects.openai_responses import Responses, ResponsesCompact
+    from mockopper.dialects.openresponses import OpenResponses, OpenResponsesCompact
 
     return [
         ChatCompletions(),
+        Responses(),
+        ResponsesCompact(),
+        OpenResponses(),
+        OpenResponsesCompact(),
+        Embeddings(),
         OpenAIModels(),
         Messages(),
         CountTokens(),

@@ -58,7 +58,11 @@ class RequestError(Exception):
 
 @dataclass(frozen=True, slots=True)
 class Call:
-    """The HTTP facts of a request, beyond its body."""
+    """The HTTP facts of a request, beyond its body.
+
+    `session` is the connection's own memory when the request is a turn on a WebSocket
+    (None over plain HTTP): what a later turn on the same connection may continue from.
+    """
 
     method: str
     path: str
@@ -66,6 +70,11 @@ class Call:
     query: Mapping[str, str]
     headers: Mapping[str, str]
     history: History
+    session: History | None = None
+
+    @property
+    def websocket(self) -> bool:
+        return self.session is not None
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,8 +88,10 @@ class Surface:
     """One API surface. Subclasses set the class attributes and override what they answer."""
 
     api: ClassVar[str]  # the `match.api` name and the journal's surface
-    kind: ClassVar[str] = "generate"  # generate | list
+    # generate: through the rules; list: a models list; direct: answered from the body alone (`respond`)
+    kind: ClassVar[str] = "generate"
     routes: ClassVar[tuple[Route, ...]] = ()
+    websocket_routes: ClassVar[tuple[Route, ...]] = ()  # WebSocket paths; each message is one turn
     streaming_content_type: ClassVar[str] = "text/event-stream"
     request_id_headers: ClassVar[tuple[str, ...]] = ("x-request-id",)  # where every response carries its id
 
@@ -96,6 +107,10 @@ class Surface:
     def wants_stream(self, body: Any, call: Call) -> bool:
         return isinstance(body, Mapping) and body.get("stream") is True
 
+    def websocket_body(self, message: Any, call: Call) -> Any:
+        """The request body carried by one WebSocket message (raise RequestError to refuse it)."""
+        return message
+
     # --- answers ----------------------------------------------------------------------
 
     def render(self, conv: Conversation, answer: Answer) -> Any:
@@ -110,6 +125,10 @@ class Surface:
     def list_models(self, models: Sequence[ModelInfo], call: Call) -> Any:
         raise NotImplementedError
 
+    def respond(self, body: Any, call: Call, *, created: int, seed: int) -> Any:
+        """For kind "direct": the JSON answer, computed from the request alone (no rules)."""
+        raise NotImplementedError
+
     # --- errors -----------------------------------------------------------------------
 
     def error_body(self, failure: Failure) -> Any:
@@ -120,6 +139,10 @@ class Surface:
 
     def error_events(self, conv: Conversation, answer: Answer | None, failure: Failure) -> Iterable[Event]:
         """The in-stream form of an error, sent when a stream fails after it started."""
+        return [Event(self.error_body(failure))]
+
+    def websocket_error_events(self, failure: Failure) -> Iterable[Event]:
+        """What a WebSocket turn that fails before it starts sends instead of an HTTP error."""
         return [Event(self.error_body(failure))]
 
 

@@ -6,7 +6,7 @@ import math
 from collections.abc import Sequence
 from typing import Any, ClassVar
 
-from mockopper.dialects.base import Call, ModelInfo, Route, Surface, retry_headers
+from mockopper.dialects.base import Call, ModelInfo, RequestError, Route, Surface, retry_headers
 from mockopper.engine import Failure
 
 __all__ = ["ERROR_TYPES", "OpenAIErrors", "OpenAIModels", "error_type"]
@@ -67,13 +67,25 @@ class OpenAIErrors:
 
 
 class OpenAIModels(OpenAIErrors, Surface):
-    """GET /models: the OpenAI list shape."""
+    """GET /models (the OpenAI list shape) and GET /models/{id} (one model, or a 404)."""
 
     api: ClassVar[str] = "models"
     kind: ClassVar[str] = "list"
-    routes = (Route("/models", ("GET",)),)
+    routes = (Route("/models", ("GET",)), Route("/models/{model:path}", ("GET",)))
 
     def list_models(self, models: Sequence[ModelInfo], call: Call) -> Any:
+        wanted = call.path_params.get("model")
+        if wanted is not None:
+            for model in models:
+                if model.id == wanted:
+                    return self.get_model(model)
+            raise RequestError(
+                404,
+                f"The model '{wanted}' does not exist or you do not have access to it.",
+                param="model",
+                code="model_not_found",
+                type="invalid_request_error",
+            )
         return {
             "object": "list",
             "data": [{"id": m.id, "object": "model", "created": m.created, "owned_by": m.owned_by} for m in models],
