@@ -14,6 +14,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import Any
+from urllib.parse import parse_qsl
 
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
@@ -36,7 +37,7 @@ from mockopper.journal import Journal, RequestRecord, redact_headers, redact_que
 from mockopper.loader import load_file
 from mockopper.matching import describe_unmatched
 from mockopper.scenarios import Scenario
-from mockopper.streaming import BodyResponse, Playback, SSEResponse, play_frames
+from mockopper.streaming import BodyResponse, Playback, SSEResponse, compact_json, play_frames
 
 __all__ = ["BASE_PATH", "MockApp", "Settings", "create_app"]
 
@@ -69,7 +70,7 @@ class Settings:
 
 
 def _json_bytes(value: Any) -> bytes:
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode()
+    return compact_json(value).encode()
 
 
 def universal_error(status: int, message: str, type_: str = "invalid_request_error") -> bytes:
@@ -96,8 +97,7 @@ class _Endpoint:
         self.surfaces = list(surfaces)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        request = Request(scope, receive)
-        response = await self.mock.handle(request, self.route, self.surfaces)
+        response = await self.mock.handle(scope, receive, self.route, self.surfaces)
         await response(scope, receive, send)
 
 
@@ -139,6 +139,13 @@ class MockApp:
         self.asgi = self._build()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        # The compat paths without parameters skip the router and its middleware, unless a
+        # browser is asking (an `origin` header): then CORS has a say.
+        if scope["type"] == "http":
+            endpoint = self._static.get((scope["path"], scope["method"]))
+            if endpoint is not None and not any(name == b"origin" for name, _ in scope["headers"]):
+                await endpoint(scope, receive, send)
+                return
         await self.asgi(scope, receive, send)
 
     # --- state ------------------------------------------------------------------------
@@ -169,11 +176,19 @@ class MockApp:
                 key = (route.path, route.methods)
                 by_path.setdefault(key, []).append(surface)
                 routes_by_key.setdefault(key, route)
-        routes: list[Any] = [
-            StarletteRoute(
-                BASE_PATH + path, _Endpoint(self, routes_by_key[(path, methods)], surfaces), methods=list(methods)
-            )
+        endpoints = {
+            (path, methods): _Endpoint(self, routes_by_key[(path, methods)], surfaces)
             for (path, methods), surfaces in by_path.items()
+        }
+        self._static = {
+            (BASE_PATH + path, method): endpoint
+            for (path, methods), endpoint in endpoints.items()
+            if "{" not in path
+            for method in methods
+        }
+        routes: list[Any] = [
+            StarletteRoute(BASE_PATH + path, endpoint, methods=list(methods))
+            for (path, methods), endpoint in endpoints.items()
         ]
         routes += [
             WebSocketRoute(BASE_PATH + route.path, _Socket(self, route, surface))
@@ -196,16 +211,21 @@ class MockApp:
 
     # --- the pipeline -----------------------------------------------------------------
 
-    async def handle(self, request: Request, route: Route, surfaces: Sequence[Surface]) -> ASGIApp:
+    async def handle(self, scope: Scope, receive: Receive, route: Route, surfaces: Sequence[Surface]) -> ASGIApp:
         started = time.perf_counter()
-        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in request.scope["headers"]}
-        query = dict(request.query_params)
-        call = Call(
-            request.method, request.url.path, {**route.params, **request.path_params}, query, headers, self.history
-        )
-        surface = next((s for s in surfaces if s.claims(call)), surfaces[0])
+        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
+        raw_query = scope["query_string"]
+        query = dict(parse_qsl(raw_query.decode("latin-1"), keep_blank_values=True)) if raw_query else {}
+        path_params = scope.get("path_params")
+        params = {**route.params, **path_params} if path_params else route.params
+        call = Call(scope["method"], scope["path"], params, query, headers, self.history)
+        surface = surfaces[0] if len(surfaces) == 1 else next((s for s in surfaces if s.claims(call)), surfaces[0])
         record = self.journal.open(
-            call.method, call.path, api=surface.api, query=redact_query(query), request_headers=redact_headers(headers)
+            call.method,
+            call.path,
+            api=surface.api,
+            query=redact_query(query) if query else {},
+            request_headers=redact_headers(headers),
         )
         # One id per request, sent under the header names the surface's vendor uses.
         request_id = self._request_id(call, record)
@@ -216,7 +236,7 @@ class MockApp:
                 return self._error(surface, record, failure, started, ids, request_id)
             if surface.kind == "list":
                 return self._models(surface, call, record, started, ids)
-            body = await self._read_json(request)
+            body = await self._read_json(headers, receive)
             if surface.kind == "direct":
                 return self._direct(surface, call, body, record, started)
             turn = self._decide(surface, call, body, record, ids)
@@ -542,21 +562,27 @@ class MockApp:
             return Failure(401, "Invalid API key.", code="invalid_api_key", source="request")
         return None
 
-    async def _read_json(self, request: Request) -> Any:
+    async def _read_json(self, headers: dict[str, str], receive: Receive) -> Any:
         limit = self.settings.max_body_bytes
-        declared = request.headers.get("content-length")
+        declared = headers.get("content-length")
         if declared is not None and declared.isdigit() and int(declared) > limit:
             raise RequestError(
                 413, f"Request body too large: {declared} bytes, the limit is {limit}.", code="request_too_large"
             )
         chunks = []
         size = 0
-        async for chunk in request.stream():
+        while True:
+            message = await receive()
+            if message["type"] != "http.request":
+                break  # the client went away
+            chunk = message.get("body", b"")
             size += len(chunk)
             if size > limit:
                 raise RequestError(413, f"Request body too large: over {limit} bytes.", code="request_too_large")
             chunks.append(chunk)
-        return _decode_json(b"".join(chunks))
+            if not message.get("more_body", False):
+                break
+        return _decode_json(chunks[0] if len(chunks) == 1 else b"".join(chunks))
 
 
 def _decode_json(raw: bytes) -> Any:

@@ -131,17 +131,19 @@ class Conversation:
     def digest(self) -> str:
         """A stable hash of the request's content: what generated values derive from."""
         if self._digest is None:
-            content = [
-                self.model,
-                self.system,
-                [[m.role, m.text, m.tool_name, [[c.name, c.arguments] for c in m.tool_calls]] for m in self.messages],
-                [[t.name, t.description, t.parameters] for t in self.tools],
-                self.json_schema,
-                list(self.inputs),
-                self.dimensions,
-            ]
-            blob = json.dumps(content, sort_keys=True, separators=(",", ":"), default=str)
-            self._digest = hashlib.blake2b(blob.encode(), digest_size=16).hexdigest()
+            parts = [self.model, self.system, str(len(self.messages))]
+            for m in self.messages:
+                parts += (m.role, m.text, m.tool_name or "")
+                for call in m.tool_calls:
+                    parts += (call.name, call.arguments)
+            for tool in self.tools:
+                parts += (tool.name, tool.description, _canonical(tool.parameters))
+            if self.json_schema is not None:
+                parts.append(_canonical(self.json_schema))
+            parts += self.inputs
+            parts.append(str(self.dimensions))
+            blob = "\x1f".join(parts).encode("utf-8", "surrogatepass")
+            self._digest = hashlib.blake2b(blob, digest_size=16).hexdigest()
         return self._digest
 
     def input_tokens(self) -> int:
@@ -157,6 +159,11 @@ class Conversation:
         for text in self.inputs:
             chars += len(text)
         return max(1, _ceil_div(chars, 4))
+
+
+def _canonical(value: Any) -> str:
+    """JSON with sorted keys: the same schema hashes the same whichever client sent it."""
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), default=str)
 
 
 def _ceil_div(a: int, b: int) -> int:

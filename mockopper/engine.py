@@ -10,7 +10,6 @@ anything.
 from __future__ import annotations
 
 import fnmatch
-import json
 import random
 import threading
 import time
@@ -22,7 +21,7 @@ from mockopper import fakes
 from mockopper.conversation import Conversation, estimate_tokens
 from mockopper.matching import OPT_IN_APIS, CompiledRule, NearMiss, compile_rules, explain, first_match
 from mockopper.scenarios import ErrorSpec, FaultSpec, ModelSpec, Reply, Scenario, StreamSpec
-from mockopper.streaming import chunk_text
+from mockopper.streaming import chunk_text, compact_json
 from mockopper.templates import compile_template
 
 __all__ = ["Answer", "Attempt", "Decision", "Engine", "Failure", "ToolCall", "is_retryable"]
@@ -106,9 +105,7 @@ class Answer:
     model: str
     created: int
     text: str = ""
-    text_chunks: tuple[str, ...] = ()
     reasoning: str = ""
-    reasoning_chunks: tuple[str, ...] = ()
     tool_calls: tuple[ToolCall, ...] = ()
     structured: bool = False
     finish_reason: str = "stop"
@@ -123,6 +120,15 @@ class Answer:
     def ident(self, prefix: str, label: object = "", length: int = 24) -> str:
         """A deterministic id for part `label` of this answer."""
         return fakes.ident(self.key, prefix, label, length)
+
+    @property
+    def text_chunks(self) -> tuple[str, ...]:
+        """The text cut into stream chunks by the reply's pacing."""
+        return chunk_text(self.text, self.pacing.chunk)
+
+    @property
+    def reasoning_chunks(self) -> tuple[str, ...]:
+        return chunk_text(self.reasoning, self.pacing.chunk)
 
     def call_id(self, index: int, prefix: str) -> str:
         call = self.tool_calls[index]
@@ -251,7 +257,7 @@ def _render_json(value: Any, ctx: _Context) -> Any:
 
 
 def _dumps(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+    return compact_json(value)
 
 
 class Engine:
@@ -433,7 +439,7 @@ class Engine:
             delay_ms=reply.delay_ms or 0,
             seed=state.seed,
         )
-        rng = random.Random(fakes.derive(ctx.key, "json"))
+        rng = _LazyRandom(ctx.key)
         if conv.api in OPT_IN_APIS:
             if conv.api == "embeddings":
                 answer.vectors = self._vectors(state, conv)
@@ -453,8 +459,6 @@ class Engine:
                 answer.tool_calls = self._tool_calls(conv, reply, ctx, rng, pacing)
         if reply.reasoning is not None:
             answer.reasoning = compile_template(reply.reasoning).render(ctx)
-        answer.text_chunks = chunk_text(answer.text, pacing.chunk)
-        answer.reasoning_chunks = chunk_text(answer.reasoning, pacing.chunk)
         answer.finish_reason = reply.finish_reason or ("tool_calls" if answer.tool_calls else "stop")
         usage = reply.usage
         answer.input_tokens = usage.input_tokens if usage and usage.input_tokens is not None else (conv.input_tokens())
@@ -497,6 +501,28 @@ class Engine:
                 text = _dumps(_render_json(arguments, ctx))
             calls.append(ToolCall(name=name, arguments=text, chunks=chunk_arguments(text, pacing), id=call_id))
         return tuple(calls)
+
+
+class _LazyRandom(random.Random):
+    """A Random seeded from an answer's key on first use: most replies never draw."""
+
+    def __init__(self, key: str) -> None:  # no super().__init__(): seeding is what costs
+        self._key = key
+        self._seeded = False
+        self.gauss_next = None
+
+    def random(self) -> float:
+        self._seed()
+        return super().random()
+
+    def getrandbits(self, k: int) -> int:
+        self._seed()
+        return super().getrandbits(k)
+
+    def _seed(self) -> None:
+        if not self._seeded:
+            self._seeded = True
+            self.seed(fakes.derive(self._key, "json"))
 
 
 class _Unanswerable(Exception):

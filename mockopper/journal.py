@@ -48,7 +48,7 @@ def redact_query(query: Mapping[str, str]) -> dict[str, str]:
     return {k: (REDACTED if k.lower() in ("key", "api_key", "apikey", "token") else v) for k, v in query.items()}
 
 
-@dataclass
+@dataclass(slots=True)
 class RequestRecord:
     """One request and what mockopper did with it."""
 

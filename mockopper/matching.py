@@ -1,7 +1,7 @@
 """Rule matching: conditions compiled once, first-match selection, and near-miss reports.
 
 A condition is a function of the conversation and the model being tried that returns
-None when it holds and a sentence saying why not when it does not, so the same code
+None when it holds and, when it does not, a function that says why, so the same code
 selects a rule and explains why none was selected.
 """
 
@@ -17,7 +17,10 @@ from mockopper.scenarios import Match, Rule, Scenario, TextLookup
 
 __all__ = ["CompiledRule", "NearMiss", "compile_rules", "describe_unmatched", "explain", "first_match"]
 
-Check = Callable[[Conversation, str], "str | None"]
+# A check returns None when its condition holds, else a function that says why it does not
+# (the sentence is only built when a near-miss report needs it).
+Reason = Callable[[], str]
+Check = Callable[[Conversation, str], "Reason | None"]
 
 # Surfaces that only rules naming them in `match.api` may answer (SPEC 2.4).
 OPT_IN_APIS = frozenset({"embeddings", "count_tokens"})
@@ -69,14 +72,14 @@ def text_test(cond: str | TextLookup) -> tuple[str, Callable[[str], bool]]:
 def _api(m: Match) -> Check:
     apis = frozenset([m.api] if isinstance(m.api, str) else (m.api or ()))
 
-    def check(conv: Conversation, model: str) -> str | None:
+    def check(conv: Conversation, model: str) -> Reason | None:
         if not apis:
             if conv.api in OPT_IN_APIS:
-                return f"api: rules without an 'api' condition never answer {conv.api} requests"
+                return lambda: f"api: rules without an 'api' condition never answer {conv.api} requests"
             return None
         if conv.api in apis:
             return None
-        return f"api: expected {' or '.join(sorted(apis))}, got {conv.api!r}"
+        return lambda: f"api: expected {' or '.join(sorted(apis))}, got {conv.api!r}"
 
     return check
 
@@ -88,10 +91,10 @@ def _model(m: Match) -> Check | None:
     pattern = re.compile("|".join(f"(?:{fnmatch.translate(g.lower())})" for g in globs))
     shown = " or ".join(repr(g) for g in globs)
 
-    def check(conv: Conversation, model: str) -> str | None:
+    def check(conv: Conversation, model: str) -> Reason | None:
         if pattern.match(model.lower()):
             return None
-        return f"model: expected {shown}, got {model!r}"
+        return lambda: f"model: expected {shown}, got {model!r}"
 
     return check
 
@@ -101,7 +104,7 @@ def _message(m: Match) -> Check | None:
         return None
     expects, test = text_test(m.message)
 
-    def check(conv: Conversation, model: str) -> str | None:
+    def check(conv: Conversation, model: str) -> Reason | None:
         text = conv.last_user_text
         if text is not None and test(text):
             return None
@@ -112,8 +115,8 @@ def _message(m: Match) -> Check | None:
                 if last and last.role == "tool"
                 else "no user message with text last"
             )
-            return f"message: expected the last user message {expects}, got {got}"
-        return f"message: expected {expects}, got {_show(text)}"
+            return lambda: f"message: expected the last user message {expects}, got {got}"
+        return lambda: f"message: expected {expects}, got {_show(text)}"
 
     return check
 
@@ -123,10 +126,10 @@ def _system(m: Match) -> Check | None:
         return None
     expects, test = text_test(m.system)
 
-    def check(conv: Conversation, model: str) -> str | None:
+    def check(conv: Conversation, model: str) -> Reason | None:
         if test(conv.system):
             return None
-        return f"system: expected {expects}, got {_show(conv.system) if conv.system else 'no system text'}"
+        return lambda: f"system: expected {expects}, got {_show(conv.system) if conv.system else 'no system text'}"
 
     return check
 
@@ -136,10 +139,10 @@ def _any_message(m: Match) -> Check | None:
         return None
     expects, test = text_test(m.any_message)
 
-    def check(conv: Conversation, model: str) -> str | None:
+    def check(conv: Conversation, model: str) -> Reason | None:
         if any(test(msg.text) for msg in conv.messages if msg.text):
             return None
-        return f"any_message: expected some message {expects}, none does"
+        return lambda: f"any_message: expected some message {expects}, none does"
 
     return check
 
@@ -149,19 +152,23 @@ def _tools(m: Match) -> Check | None:
         return None
     wanted = m.tools
 
-    def check(conv: Conversation, model: str) -> str | None:
+    def check(conv: Conversation, model: str) -> Reason | None:
         offered = [t.name for t in conv.tools_offered]
-        got = ", ".join(offered) if offered else "none"
         if wanted is True:
-            return None if offered else "tools: expected some tool offered, got none"
+            return None if offered else lambda: "tools: expected some tool offered, got none"
         if wanted is False:
-            return None if not offered else f"tools: expected no tools offered, got {got}"
+            return None if not offered else lambda: f"tools: expected no tools offered, got {', '.join(offered)}"
         missing = [name for name in wanted if name not in offered]
         if not missing:
             return None
-        return f"tools: expected {', '.join(missing)} offered, got {got}"
+        return lambda: f"tools: expected {', '.join(missing)} offered, got {', '.join(offered) or 'none'}"
 
     return check
+
+
+def _got_result(conv: Conversation) -> str:
+    result = conv.last_tool_result
+    return f"a {result.tool_name!r} result" if result else "no tool result as the last message"
 
 
 def _tool_result(m: Match) -> Check | None:
@@ -169,16 +176,15 @@ def _tool_result(m: Match) -> Check | None:
         return None
     wanted = m.tool_result
 
-    def check(conv: Conversation, model: str) -> str | None:
+    def check(conv: Conversation, model: str) -> Reason | None:
         result = conv.last_tool_result
-        got = f"a {result.tool_name!r} result" if result else "no tool result as the last message"
         if wanted is True:
-            return None if result else f"tool_result: expected a tool result last, got {got}"
+            return None if result else lambda: f"tool_result: expected a tool result last, got {_got_result(conv)}"
         if wanted is False:
-            return None if not result else f"tool_result: expected no tool result last, got {got}"
+            return None if not result else lambda: f"tool_result: expected no tool result last, got {_got_result(conv)}"
         if result is not None and result.tool_name == wanted:
             return None
-        return f"tool_result: expected a {wanted!r} result last, got {got}"
+        return lambda: f"tool_result: expected a {wanted!r} result last, got {_got_result(conv)}"
 
     return check
 
@@ -188,9 +194,9 @@ def _turn(m: Match) -> Check | None:
         return None
     wanted = m.turn
 
-    def check(conv: Conversation, model: str) -> str | None:
+    def check(conv: Conversation, model: str) -> Reason | None:
         turn = conv.turn
-        return None if turn == wanted else f"turn: expected {wanted}, got {turn}"
+        return None if turn == wanted else lambda: f"turn: expected {wanted}, got {turn}"
 
     return check
 
@@ -200,10 +206,10 @@ def _json_schema(m: Match) -> Check | None:
         return None
     wanted = m.json_schema
 
-    def check(conv: Conversation, model: str) -> str | None:
+    def check(conv: Conversation, model: str) -> Reason | None:
         if conv.wants_json == wanted:
             return None
-        return (
+        return lambda: (
             "json_schema: expected structured output to be asked for, it was not"
             if wanted
             else "json_schema: expected no structured output, the request asks for it"
@@ -217,10 +223,10 @@ def _stream(m: Match) -> Check | None:
         return None
     wanted = m.stream
 
-    def check(conv: Conversation, model: str) -> str | None:
+    def check(conv: Conversation, model: str) -> Reason | None:
         if conv.stream == wanted:
             return None
-        return f"stream: expected {'a' if wanted else 'no'} stream, got {'a' if conv.stream else 'no'} stream"
+        return lambda: f"stream: expected {'a' if wanted else 'no'} stream, got {'a' if conv.stream else 'no'} stream"
 
     return check
 
@@ -236,13 +242,13 @@ def _tags(m: Match) -> Check | None:
         return None
     wanted = {k: _tag_text(v) for k, v in m.tags.items()}
 
-    def check(conv: Conversation, model: str) -> str | None:
+    def check(conv: Conversation, model: str) -> Reason | None:
         tags = conv.extras.tags
         for key, value in wanted.items():
             if key not in tags:
-                return f"tags: expected {key}={value!r}, the request has no {key!r} tag"
+                return lambda: f"tags: expected {key}={value!r}, the request has no {key!r} tag"
             if _tag_text(tags[key]) != value:
-                return f"tags: expected {key}={value!r}, got {_tag_text(tags[key])!r}"
+                return lambda: f"tags: expected {key}={value!r}, got {_tag_text(tags[key])!r}"
         return None
 
     return check
@@ -253,13 +259,13 @@ def _header(m: Match) -> Check | None:
         return None
     tests = [(name.lower(), *text_test(cond)) for name, cond in m.header.items()]
 
-    def check(conv: Conversation, model: str) -> str | None:
+    def check(conv: Conversation, model: str) -> Reason | None:
         for name, expects, test in tests:
             value = conv.headers.get(name)
             if value is None:
-                return f"header: expected {name} {expects}, the request has no {name} header"
+                return lambda: f"header: expected {name} {expects}, the request has no {name} header"
             if not test(value):
-                return f"header: expected {name} {expects}, got {_show(value)}"
+                return lambda: f"header: expected {name} {expects}, got {_show(value)}"
         return None
 
     return check
@@ -298,8 +304,12 @@ def first_match(
 ) -> CompiledRule | None:
     """The first usable rule whose every condition holds."""
     for rule in rules:
-        if all(check(conv, model) is None for check in rule.checks) and usable(rule):
-            return rule
+        for check in rule.checks:
+            if check(conv, model) is not None:
+                break
+        else:
+            if usable(rule):
+                return rule
     return None
 
 
@@ -313,7 +323,7 @@ def explain(
     """The rules that came closest to matching, each with every condition that failed."""
     misses = []
     for rule in rules:
-        reasons = [r for r in (check(conv, model) for check in rule.checks) if r is not None]
+        reasons = [r() for r in (check(conv, model) for check in rule.checks) if r is not None]
         used_up = spent(rule)
         if used_up:
             reasons.append(used_up)

@@ -26,6 +26,7 @@ __all__ = [
     "Playback",
     "SSEResponse",
     "chunk_text",
+    "compact_json",
     "frame",
     "play",
     "play_frames",
@@ -33,6 +34,12 @@ __all__ = [
 ]
 
 _WORD = re.compile(r"\s*\S+|\s+$")
+_COMPACT = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
+
+
+def compact_json(value: Any) -> str:
+    """JSON as the wire carries it: no spaces, UTF-8 left as is."""
+    return _COMPACT.encode(value)
 
 
 def chunk_text(text: str, chunk: str | int) -> tuple[str, ...]:
@@ -60,7 +67,7 @@ class Event:
 
     def payload(self) -> str:
         data = self.data
-        return data if isinstance(data, str) else json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+        return data if isinstance(data, str) else _COMPACT.encode(data)
 
 
 def frame(event: Event) -> bytes:
@@ -125,7 +132,8 @@ async def _forever() -> None:
 
 def _start(status: int, headers: Iterable[tuple[str, str]], content_type: str) -> Message:
     raw = [(b"content-type", content_type.encode())]
-    raw.extend((k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in headers)
+    for name, value in headers:
+        raw.append((name.lower().encode("latin-1"), value.encode("latin-1")))
     return {"type": "http.response.start", "status": status, "headers": raw}
 
 
