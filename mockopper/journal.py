@@ -113,6 +113,8 @@ class Journal:
 
     def notify(self, event: str, record: RequestRecord | None = None) -> None:
         """Tell listeners about `event` (the pipeline and the app call this)."""
+        if not self._listeners:
+            return
         with self._lock:
             listeners = list(self._listeners)
         for listener in listeners:

@@ -35,6 +35,8 @@ __all__ = [
 
 _WORD = re.compile(r"\s*\S+|\s+$")
 _COMPACT = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
+# Unpaced events go out in writes of this many (small enough that a client's reads keep them whole).
+_BATCH = 32
 
 
 def compact_json(value: Any) -> str:
@@ -160,8 +162,14 @@ class BodyResponse:
         self.on_done = on_done
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        playback = Playback()
         fault = self.fault
+        if fault is None and not self.delay_ms:  # the common case: nothing to wait for
+            await send(_start(self.status, [*self.headers, ("content-length", str(len(self.body)))], self.content_type))
+            await send({"type": "http.response.body", "body": self.body, "more_body": False})
+            if self.on_done is not None:
+                self.on_done(Playback())
+            return
+        playback = Playback()
         watch = _Watch(receive)
         try:
             if self.delay_ms or (fault is not None and fault.hang):
@@ -232,12 +240,20 @@ class SSEResponse:
                 playback.outcome = "hang"
                 await _forever()
             await send(_start(200, [*self.headers, ("cache-control", "no-cache")], "text/event-stream"))
+            # Without pacing nothing waits between events, so they go out together, each whole.
+            pending: list[bytes] | None = None if paced else []
 
             async def write(event: Event) -> None:
                 data = frame(event)
                 if record:
                     playback.frames.append(data.decode())
-                await send({"type": "http.response.body", "body": data, "more_body": True})
+                if pending is None:
+                    await send({"type": "http.response.body", "body": data, "more_body": True})
+                    return
+                pending.append(data)
+                if len(pending) >= _BATCH:
+                    await send({"type": "http.response.body", "body": b"".join(pending), "more_body": True})
+                    pending.clear()
 
             outcome = await play(
                 self.events,
@@ -250,9 +266,12 @@ class SSEResponse:
             )
             watch.stop()
             playback.outcome = outcome
+            rest = b"".join(pending) if pending else b""
             if outcome == "disconnect":
+                if rest:
+                    await send({"type": "http.response.body", "body": rest, "more_body": True})
                 return  # leaving without finishing the body makes the server drop the connection
-            await send({"type": "http.response.body", "body": b"", "more_body": False})
+            await send({"type": "http.response.body", "body": rest, "more_body": False})
         except asyncio.CancelledError:
             watch.stop()
             if not watch.absorb():
