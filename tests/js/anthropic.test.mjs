@@ -77,6 +77,26 @@ test('messages: the MessageStream helper (text events, final message)', async ()
   assert.equal(record.request_headers['x-stainless-helper-method'], 'stream');
 });
 
+test('messages: a thinking block through the MessageStream helper', async () => {
+  const thoughts = [];
+  const stream = client.messages
+    .stream({
+      model: MODEL,
+      max_tokens: 2048,
+      messages: user('think'),
+      thinking: { type: 'enabled', budget_tokens: 1024 },
+    })
+    .on('thinking', (delta) => thoughts.push(delta));
+  const final = await stream.finalMessage();
+  assert.equal(thoughts.join(''), 'Six times seven is forty-two.');
+  assert.deepEqual(
+    final.content.map((b) => b.type),
+    ['thinking', 'text'],
+  );
+  assert.ok(final.content[0].signature);
+  assert.equal(final.content[1].text, 'The answer is 42.');
+});
+
 test('messages: the MessageStream helper assembles a streamed tool_use block', async () => {
   const json = [];
   const stream = client.messages
@@ -120,15 +140,18 @@ test('messages: structured output through parse() and zodOutputFormat', async ()
 });
 
 test('messages: a scripted 403 raises PermissionDeniedError with the scripted message', async () => {
-  await assert.rejects(client.messages.create({ model: MODEL, max_tokens: 64, messages: user('forbidden') }), (error) => {
-    assert.ok(error instanceof Anthropic.PermissionDeniedError, error.constructor.name);
-    assert.equal(error.status, 403);
-    assert.equal(error.error.error.message, 'You shall not pass');
-    assert.equal(error.error.error.type, 'permission_error');
-    assert.ok(error.message.startsWith('403 '), error.message);
-    assert.ok(error.requestID?.startsWith('req_'), `request id: ${error.requestID}`);
-    return true;
-  });
+  await assert.rejects(
+    client.messages.create({ model: MODEL, max_tokens: 64, messages: user('forbidden') }),
+    (error) => {
+      assert.ok(error instanceof Anthropic.PermissionDeniedError, error.constructor.name);
+      assert.equal(error.status, 403);
+      assert.equal(error.error.error.message, 'You shall not pass');
+      assert.equal(error.error.error.type, 'permission_error');
+      assert.ok(error.message.startsWith('403 '), error.message);
+      assert.ok(error.requestID?.startsWith('req_'), `request id: ${error.requestID}`);
+      return true;
+    },
+  );
 });
 
 test("messages: the SDK's own retries get through a scripted 429", async () => {

@@ -25,7 +25,11 @@ const WEATHER_DECLARATION = {
 };
 const PERSON_SCHEMA = {
   type: 'object',
-  properties: { name: { type: 'string' }, age: { type: 'integer' }, languages: { type: 'array', items: { type: 'string' } } },
+  properties: {
+    name: { type: 'string' },
+    age: { type: 'integer' },
+    languages: { type: 'array', items: { type: 'string' } },
+  },
   required: ['name', 'age', 'languages'],
 };
 

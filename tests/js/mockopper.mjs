@@ -57,7 +57,9 @@ class Mockopper {
   async assertAllMatched() {
     const missed = await this.requests({ unmatched: 'true' });
     if (missed.length) {
-      throw new Error(`unmatched requests:\n${missed.map((r) => `${r.method} ${r.path}: ${r.explanation}`).join('\n')}`);
+      throw new Error(
+        `unmatched requests:\n${missed.map((r) => `${r.method} ${r.path}: ${r.explanation}`).join('\n')}`,
+      );
     }
   }
 

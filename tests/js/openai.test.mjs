@@ -209,16 +209,18 @@ test('chat: a dropped connection rejects the ChatCompletionStream helper; a trun
 });
 
 test('chat: Opper extras as unknown params keys reach the server, and fallback answers', async () => {
-  const reply = await client.chat.completions.create(
-    {
-      model: 'openai/gpt-dead',
-      messages: user('echo this'),
-      fallback_models: ['anthropic/claude-sonnet-4-6'],
-      tags: { team: 'search' },
-      span_uuid: '0b9e4b0e-2c5a-4d6f-9c1e-7f3a2b1c0d4e',
-    },
-    { headers: { 'x-trace': 'abc' } },
-  ).withResponse();
+  const reply = await client.chat.completions
+    .create(
+      {
+        model: 'openai/gpt-dead',
+        messages: user('echo this'),
+        fallback_models: ['anthropic/claude-sonnet-4-6'],
+        tags: { team: 'search' },
+        span_uuid: '0b9e4b0e-2c5a-4d6f-9c1e-7f3a2b1c0d4e',
+      },
+      { headers: { 'x-trace': 'abc' } },
+    )
+    .withResponse();
   assert.equal(reply.data.model, 'anthropic/claude-sonnet-4-6');
   assert.equal(reply.data.choices[0].message.content, 'echo this from anthropic/claude-sonnet-4-6 for team search');
   assert.equal(reply.response.headers.get('x-mockopper-attempts'), 'openai/gpt-dead,anthropic/claude-sonnet-4-6');

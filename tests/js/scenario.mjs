@@ -60,6 +60,12 @@ rules:
       text: one two three four five six
       fault: {truncate_after: 2}
 
+  - name: thinking
+    match: {message: think}
+    reply:
+      reasoning: Six times seven is forty-two.
+      text: The answer is 42.
+
   - name: echo
     match: {message: {startswith: echo}}
     reply:

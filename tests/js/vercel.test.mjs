@@ -8,7 +8,17 @@ import { createAnthropic } from '@ai-sdk/anthropic';
 import { createGoogleGenerativeAI } from '@ai-sdk/google';
 import { createOpenAI } from '@ai-sdk/openai';
 import { createOpenAICompatible } from '@ai-sdk/openai-compatible';
-import { APICallError, embed, embedMany, generateObject, generateText, RetryError, stepCountIs, streamText, tool } from 'ai';
+import {
+  APICallError,
+  embed,
+  embedMany,
+  generateObject,
+  generateText,
+  RetryError,
+  stepCountIs,
+  streamText,
+  tool,
+} from 'ai';
 import { z } from 'zod';
 
 import { useMockopper } from './mockopper.mjs';
@@ -22,7 +32,13 @@ beforeEach(async () => {
 
 const API_KEY = 'test-key';
 const opper = () =>
-  createOpenAICompatible({ name: 'opper', baseURL: mock.baseURL, apiKey: API_KEY, includeUsage: true, supportsStructuredOutputs: true });
+  createOpenAICompatible({
+    name: 'opper',
+    baseURL: mock.baseURL,
+    apiKey: API_KEY,
+    includeUsage: true,
+    supportsStructuredOutputs: true,
+  });
 
 // Each provider the way its README says to point it at mockopper, with the model it asks for.
 const PROVIDERS = {
@@ -75,7 +91,10 @@ for (const [name, model] of Object.entries(PROVIDERS)) {
     assert.deepEqual(seen, ['Paris']);
     assert.equal(result.steps.length, 2);
     assert.equal(result.steps[0].finishReason, 'tool-calls');
-    assert.deepEqual(result.steps[0].toolCalls.map((c) => [c.toolName, c.input]), [['get_weather', { city: 'Paris' }]]);
+    assert.deepEqual(
+      result.steps[0].toolCalls.map((c) => [c.toolName, c.input]),
+      [['get_weather', { city: 'Paris' }]],
+    );
     assert.equal(result.text, 'It is sunny in Paris.');
     assert.deepEqual(
       (await mock.requests()).map((r) => r.rule),
@@ -98,7 +117,12 @@ for (const [name, model] of Object.entries(PROVIDERS)) {
   });
 
   test(`${name}: generateObject`, async () => {
-    const { object } = await generateObject({ model: model(), schema: Person, prompt: 'Who wrote the first program?', maxRetries: 0 });
+    const { object } = await generateObject({
+      model: model(),
+      schema: Person,
+      prompt: 'Who wrote the first program?',
+      maxRetries: 0,
+    });
     assert.deepEqual(object, TEXT.person);
   });
 
@@ -114,7 +138,12 @@ for (const [name, model] of Object.entries(PROVIDERS)) {
 
   test(`${name}: an error inside the stream reaches fullStream and onError`, async () => {
     const errors = [];
-    const result = streamText({ model: model(), prompt: 'broken', maxRetries: 0, onError: ({ error }) => errors.push(error) });
+    const result = streamText({
+      model: model(),
+      prompt: 'broken',
+      maxRetries: 0,
+      onError: ({ error }) => errors.push(error),
+    });
     let text = '';
     const streamed = [];
     for await (const part of result.fullStream) {
@@ -125,6 +154,18 @@ for (const [name, model] of Object.entries(PROVIDERS)) {
     assert.equal(streamed.length, 1);
     assert.match(String(streamed[0]?.message ?? JSON.stringify(streamed[0])), new RegExp(TEXT.broken));
     assert.equal(errors.length, 1);
+  });
+}
+
+for (const name of ['anthropic', 'google', 'openai responses']) {
+  test(`${name}: scripted reasoning comes back as reasoningText, generated and streamed`, async () => {
+    const generated = await generateText({ model: PROVIDERS[name](), prompt: 'think', maxRetries: 0 });
+    assert.deepEqual([generated.reasoningText, generated.text], ['Six times seven is forty-two.', 'The answer is 42.']);
+    const streamed = streamText({ model: PROVIDERS[name](), prompt: 'think', maxRetries: 0 });
+    assert.deepEqual(
+      [await streamed.reasoningText, await streamed.text],
+      ['Six times seven is forty-two.', 'The answer is 42.'],
+    );
   });
 }
 
@@ -172,7 +213,12 @@ test('openai-compatible: a truncated stream is an error part; a dropped connecti
   assert.equal(errors.length, 1);
   assert.match(errors[0].message, /Response stream ended without a finish reason/);
 
-  const dropped = streamText({ model: PROVIDERS['openai-compatible'](), prompt: 'drop', maxRetries: 0, onError: () => {} });
+  const dropped = streamText({
+    model: PROVIDERS['openai-compatible'](),
+    prompt: 'drop',
+    maxRetries: 0,
+    onError: () => {},
+  });
   const pieces = [];
   await assert.rejects(
     (async () => {
@@ -188,7 +234,9 @@ test('openai-compatible: a truncated stream is an error part; a dropped connecti
 });
 
 test('google: a provider-prefixed model id keeps its slash in the path', async () => {
-  const model = createGoogleGenerativeAI({ baseURL: `${mock.baseURL}/v1beta`, apiKey: API_KEY })('gemini/gemini-2.5-flash');
+  const model = createGoogleGenerativeAI({ baseURL: `${mock.baseURL}/v1beta`, apiKey: API_KEY })(
+    'gemini/gemini-2.5-flash',
+  );
   const result = await generateText({ model, prompt: 'echo me', maxRetries: 0 });
   assert.equal(result.text, 'echo me from gemini/gemini-2.5-flash for team none');
   const [record] = await mock.requests();
@@ -199,11 +247,21 @@ test('openai-compatible: providerOptions.opper extras reach the server (generate
   const providerOptions = {
     opper: { fallback_models: ['anthropic/claude-sonnet-4-6'], tags: { team: 'search' }, evaluate: false },
   };
-  const plain = await generateText({ model: opper()('openai/gpt-dead'), prompt: 'echo this', providerOptions, maxRetries: 0 });
+  const plain = await generateText({
+    model: opper()('openai/gpt-dead'),
+    prompt: 'echo this',
+    providerOptions,
+    maxRetries: 0,
+  });
   assert.equal(plain.text, 'echo this from anthropic/claude-sonnet-4-6 for team search');
   assert.equal(plain.response.modelId, 'anthropic/claude-sonnet-4-6');
 
-  const streamed = streamText({ model: opper()('openai/gpt-dead'), prompt: 'echo that', providerOptions, maxRetries: 0 });
+  const streamed = streamText({
+    model: opper()('openai/gpt-dead'),
+    prompt: 'echo that',
+    providerOptions,
+    maxRetries: 0,
+  });
   assert.equal(await streamed.text, 'echo that from anthropic/claude-sonnet-4-6 for team search');
 
   for (const record of await mock.requests()) {
@@ -218,11 +276,16 @@ test('embed and embedMany through the openai-compatible, openai and google provi
   const models = [
     opper().embeddingModel('openai/text-embedding-3-small'),
     createOpenAI({ baseURL: mock.baseURL, apiKey: API_KEY }).embeddingModel('openai/text-embedding-3-small'),
-    createGoogleGenerativeAI({ baseURL: `${mock.baseURL}/v1beta`, apiKey: API_KEY }).embeddingModel('gemini-embedding-001'),
+    createGoogleGenerativeAI({ baseURL: `${mock.baseURL}/v1beta`, apiKey: API_KEY }).embeddingModel(
+      'gemini-embedding-001',
+    ),
   ];
   for (const model of models) {
     const { embedding } = await embed({ model, value: 'cats chase mice', maxRetries: 0 });
-    assert.ok(embedding.length > 0 && Math.abs(Math.hypot(...embedding) - 1) < 1e-6, `${model.provider}: ${embedding.length}`);
+    assert.ok(
+      embedding.length > 0 && Math.abs(Math.hypot(...embedding) - 1) < 1e-6,
+      `${model.provider}: ${embedding.length}`,
+    );
     const { embeddings } = await embedMany({
       model,
       values: ['cats chase mice', 'cats chase birds', 'stock market report'],
