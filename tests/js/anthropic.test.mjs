@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import { after, afterEach, before, beforeEach, test } from 'node:test';
 
 import Anthropic from '@anthropic-ai/sdk';
+import { betaZodTool } from '@anthropic-ai/sdk/helpers/beta/zod';
 import { zodOutputFormat } from '@anthropic-ai/sdk/helpers/zod';
 import { z } from 'zod';
 
@@ -124,6 +125,30 @@ test('messages: a tool call, then the answer to its result', async () => {
   );
   const second = await client.messages.create({ model: MODEL, max_tokens: 256, messages, tools: [WEATHER_TOOL] });
   assert.deepEqual(second.content, [{ type: 'text', text: 'It is windy in Paris.' }]);
+});
+
+test('beta toolRunner (full history each turn, thread: false) runs the loop to the answer', async () => {
+  const cities = [];
+  const runner = client.beta.messages.toolRunner({
+    model: MODEL,
+    max_tokens: 256,
+    thread: false,
+    messages: user(WEATHER),
+    tools: [
+      betaZodTool({
+        name: 'get_weather',
+        description: 'Current weather for a city',
+        inputSchema: z.object({ city: z.string() }),
+        run: async ({ city }) => {
+          cities.push(city);
+          return 'foggy';
+        },
+      }),
+    ],
+  });
+  const final = await runner.runUntilDone();
+  assert.deepEqual(final.content, [{ type: 'text', text: 'It is foggy in Paris.' }]);
+  assert.deepEqual(cities, ['Paris']);
 });
 
 test('messages: structured output through parse() and zodOutputFormat', async () => {
