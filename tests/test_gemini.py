@@ -261,7 +261,14 @@ def test_streamed_function_call_arrives_whole_in_one_chunk(gemini: genai.Client)
     assert (chunk.candidates or [])[0].finish_reason == types.FinishReason.STOP
 
 
-def test_two_step_function_loop(gemini: genai.Client, mockopper: Mockopper) -> None:
+@pytest.mark.parametrize(
+    "response",
+    [
+        {"result": "sunny, 21C"},
+        {"name": "get_weather", "content": "sunny, 21C"},  # the Vercel provider's form
+    ],
+)
+def test_two_step_function_loop(gemini: genai.Client, mockopper: Mockopper, response: dict[str, str]) -> None:
     config = types.GenerateContentConfig(tools=[WEATHER])
     contents: list[types.Content] = [types.Content(role="user", parts=[types.Part(text="weather in Paris?")])]
     first = gemini.models.generate_content(model="m", contents=contents, config=config)  # type: ignore[arg-type]
@@ -270,7 +277,7 @@ def test_two_step_function_loop(gemini: genai.Client, mockopper: Mockopper) -> N
     contents.append(
         types.Content(
             role="user",
-            parts=[types.Part.from_function_response(name=call.name or "", response={"result": "sunny, 21C"})],
+            parts=[types.Part.from_function_response(name=call.name or "", response=response)],
         )
     )
     second = gemini.models.generate_content(model="m", contents=contents, config=config)  # type: ignore[arg-type]

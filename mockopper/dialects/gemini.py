@@ -200,7 +200,7 @@ def _parts(content: Mapping[str, Any], where: str) -> _Parts:
             out.results.append(
                 Message(
                     "tool",
-                    result_text(response.get("response")),
+                    result_text(response.get("response"), name),
                     tool_name=name,
                     tool_call_id=str(call_id) if call_id else None,
                 )

@@ -101,8 +101,11 @@ def iso_time(timestamp: int) -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(timestamp))
 
 
-def result_text(response: Any) -> str:
-    """A function response as tool-result text: `{"result": "sunny"}` reads as `sunny`."""
+def result_text(response: Any, name: str | None = None) -> str:
+    """A function response as tool-result text: `{"result": "sunny"}` reads as `sunny`, and so does the
+    Vercel provider's `{"name": <the function's name>, "content": "sunny"}`."""
+    if isinstance(response, Mapping) and name and response.keys() == {"name", "content"} and response["name"] == name:
+        response = response["content"]
     if isinstance(response, str):
         return response
     if isinstance(response, Mapping) and len(response) == 1:
