@@ -2,13 +2,16 @@
 
 A continued request reads the stored conversation (its input, then the answer) before
 its own input, so matching sees the whole conversation. Bounded: the oldest go first.
+Anthropic's message threads are kept here too (`thread: {"type": "create"}`).
 """
 
 from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
 
 from mockopper.conversation import Message
 
@@ -17,10 +20,15 @@ __all__ = ["History", "Turn"]
 
 @dataclass(frozen=True, slots=True)
 class Turn:
-    """A finished exchange: the conversation so far, including the answer."""
+    """A finished exchange: the conversation so far, including the answer.
+
+    `fields` are request fields, as they were sent, that a continuation takes from the
+    turn instead of sending them again (a message thread's `tools`).
+    """
 
     messages: tuple[Message, ...]
     system: str = ""
+    fields: Mapping[str, Any] = field(default_factory=dict)
 
 
 class History:

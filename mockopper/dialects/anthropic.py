@@ -9,7 +9,9 @@ as Anthropic does: a message of content blocks (thinking, text, tool_use) with a
 keeps the block and its signature but withholds the text. `finish_reason` maps to
 `stop_reason` (`length` is `max_tokens`, `content_filter` is `refusal`), and a request's
 `stop_sequences` end the text where one occurs (`stop_sequence`). Errors are
-`{"type": "error", "error": {"type", "message"}, "request_id"}`, also in-stream.
+`{"type": "error", "error": {"type", "message"}, "request_id"}`, also in-stream; a
+message-thread rejection adds `error.details.error_code`. A threaded request's turn is kept
+for the request that continues it (`anthropic_threads`).
 """
 
 from __future__ import annotations
@@ -23,7 +25,8 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
-from mockopper.conversation import Conversation
+from mockopper.conversation import Conversation, Message, ToolCallRef
+from mockopper.dialects import anthropic_threads
 from mockopper.dialects.anthropic_request import AnthropicConversation, read_request
 from mockopper.dialects.base import Call, ModelInfo, RequestError, Route, Surface, retry_headers
 from mockopper.engine import Answer, Failure, ToolCall
@@ -67,6 +70,8 @@ class AnthropicErrors:
 
     def error_body(self, failure: Failure) -> Any:
         body: dict[str, Any] = {"type": "error", "error": {"type": error_type(failure), "message": failure.message}}
+        if failure.code in anthropic_threads.ERROR_CODES:
+            body["error"]["details"] = {"error_code": failure.code}
         if failure.request_id is not None:
             body["request_id"] = failure.request_id
         return body
@@ -177,8 +182,12 @@ class Messages(AnthropicErrors, Surface):
             "output_tokens": output_tokens,
         }
 
+    @staticmethod
+    def _id(answer: Answer) -> str:
+        return answer.ident("msg_")
+
     def _head(self, answer: Answer) -> dict[str, Any]:
-        return {"id": answer.ident("msg_"), "type": "message", "role": "assistant", "model": answer.model}
+        return {"id": self._id(answer), "type": "message", "role": "assistant", "model": answer.model}
 
     @staticmethod
     def _has_text(reply: _Reply) -> bool:
@@ -241,6 +250,32 @@ class Messages(AnthropicErrors, Surface):
             stop["stop_details"] = _REFUSAL
         yield _event("message_delta", delta=stop, usage={"output_tokens": answer.output_tokens})
         yield _event("message_stop")
+
+    def remember(self, conv: Conversation, answer: Answer, call: Call) -> None:
+        """Keep a threaded request's conversation and reply under the reply's id."""
+        if not isinstance(conv, AnthropicConversation) or conv.thread is None:
+            return
+        if answer.fault is not None and answer.fault.error_after is not None and not conv.stream:
+            return  # the client gets an error instead of this reply: nothing was continued
+        reply = _shape(conv, answer)
+        calls = tuple(
+            ToolCallRef(answer.call_id(i, "toolu_"), c.name, _arguments(c.arguments))
+            for i, c in enumerate(reply.tool_calls)
+        )
+        anthropic_threads.keep(
+            call.history,
+            self._id(answer),
+            [*conv.messages, Message("assistant", reply.text, tool_calls=calls)],
+            conv.system,
+            conv.thread_tools,
+            conv.previous_message_id,
+        )
+
+
+def _arguments(arguments: str) -> str:
+    """A tool call's arguments as a request that sends the reply back reads them."""
+    value = _input(arguments)
+    return json.dumps(value, separators=(",", ":")) if isinstance(value, dict) else arguments
 
 
 def _event(kind: str, **fields: Any) -> Event:

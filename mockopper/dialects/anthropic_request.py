@@ -6,6 +6,8 @@ tool messages (named from the earlier `tool_use` with the same id), its text and
 attachments a user message; `role: system` messages and the `system` parameter are the
 system text; a final assistant message (a prefill) is left out, so matching reads the
 turn it continues. Images, documents and other attachments are counted, never matched.
+A request that continues a message thread (`anthropic_threads`) is read after the
+conversation the thread holds, with the thread's system text and tools.
 """
 
 from __future__ import annotations
@@ -16,7 +18,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from mockopper.conversation import Conversation, Message, Tool, ToolCallRef
+from mockopper.dialects.anthropic_threads import CREATE_ONLY, resume
 from mockopper.dialects.base import Call, RequestError, parse_extras, schema_of
+from mockopper.history import Turn
 
 __all__ = ["AnthropicConversation", "read_request"]
 
@@ -42,6 +46,7 @@ _BLOCKS = ("text", "tool_use", "tool_result", *sorted(_ATTACHMENTS), *sorted(_SI
 # Tools Anthropic runs itself: offered to the model, never answered with a client `tool_use`.
 _SERVER_TOOLS = ("web_search_", "web_fetch_", "code_execution_", "tool_search_tool_", "mcp_toolset")
 _THINKING = ("enabled", "disabled", "adaptive", "between_tools")
+_THREAD = ("create", "continue")
 _TOOL_CHOICE = {"auto": "auto", "any": "required", "tool": "function", "none": "none"}
 
 _TYPE_MESSAGES = {
@@ -61,6 +66,9 @@ class AnthropicConversation(Conversation):
     thinking: str = "default"  # the `thinking.type` asked for; "default" when absent
     show_thinking: bool = True  # False for `display: omitted` (the text is withheld, the signature is not)
     stop_sequences: tuple[str, ...] = ()
+    thread: str | None = None  # the `thread.type` asked for ("create" or "continue"); None when unthreaded
+    previous_message_id: str | None = None  # the reply a continue reads after
+    thread_tools: Any = None  # the thread's `tools` as sent, kept with each of its turns
 
 
 def invalid(path: str, message: str) -> RequestError:
@@ -156,12 +164,20 @@ def _tool_result_text(block: Mapping[str, Any], path: str) -> str:
     return _text_of(content)
 
 
-def _messages(raw: list[Any]) -> tuple[list[Message], list[str]]:
-    """The conversation's messages, and the text of any `role: system` messages."""
-    messages: list[Message] = []
+def _messages(raw: list[Any], before: Sequence[Message] = ()) -> tuple[list[Message], list[str]]:
+    """The conversation's messages, and the text of any `role: system` messages.
+
+    `before` is the conversation a thread holds: `raw` continues it.
+    """
+    messages: list[Message] = list(before)
     system: list[str] = []
-    names: dict[str, str] = {}  # tool_use id -> tool name, from every assistant turn so far
-    expected: tuple[int, list[str]] | None = None  # the tool_use ids the next message must answer
+    # tool_use id -> tool name, from every assistant turn so far
+    names: dict[str, str] = {call.id: call.name for m in before for call in m.tool_calls}
+    # where the tool_use ids the next message must answer were asked for, and the ids
+    expected: tuple[str, list[str]] | None = None
+    last = before[-1] if before else None
+    if raw and last is not None and last.role == "assistant" and last.tool_calls:
+        expected = ("messages.0", [call.id for call in last.tool_calls])
     for i, item in enumerate(raw):
         path = f"messages.{i}"
         if not isinstance(item, Mapping):
@@ -184,7 +200,7 @@ def _messages(raw: list[Any]) -> tuple[list[Message], list[str]]:
             if role != "user" or missing:
                 shown = ", ".join(missing or expected[1])
                 raise invalid(
-                    f"messages.{expected[0]}",
+                    expected[0],
                     f"`tool_use` ids were found without `tool_result` blocks immediately after: {shown}. "
                     "Each `tool_use` block must have a corresponding `tool_result` block in the next message.",
                 )
@@ -213,7 +229,7 @@ def _messages(raw: list[Any]) -> tuple[list[Message], list[str]]:
                     raise invalid(where, "tool_result blocks can only be in user messages")
             messages.append(Message("assistant", "\n".join(texts), tool_calls=tuple(calls)))
             if calls and i < len(raw) - 1:
-                expected = (i, [c.id for c in calls])
+                expected = (path, [c.id for c in calls])
         else:
             messages.extend(_user_turn(blocks, path, names, previous))
     last = messages[-1] if messages else None
@@ -355,6 +371,30 @@ def _sampling(body: Mapping[str, Any]) -> tuple[str, ...]:
     return tuple(s for s in stops if s)
 
 
+def _thread(body: Mapping[str, Any], call: Call) -> tuple[str | None, str | None, Turn | None]:
+    """The `thread.type` asked for, and for a continue the reply it names and what it holds."""
+    thread = optional(body, "thread", dict)
+    if thread is None:
+        return None, None, None
+    kind = thread.get("type")
+    if kind not in _THREAD:
+        raise _tag_error("thread", kind, _THREAD)
+    if kind == "create":
+        return kind, None, None
+    previous_id = required(thread, "previous_message_id", str, "thread.continue")
+    repeated = [name for name in CREATE_ONLY if body.get(name) is not None]
+    if repeated:
+        names = " and ".join(f"`{name}`" for name in repeated)
+        ones, them = ("ones", "them") if len(repeated) > 1 else ("one", "it")
+        raise invalid(
+            repeated[0],
+            f"{names} cannot be sent when continuing a thread: the thread keeps the {ones} it was created "
+            f'with. Leave {them} out, or replay the full conversation with `thread: {{"type": "create"}}` to '
+            f"change {them}.",
+        )
+    return kind, previous_id, resume(call.history, previous_id)
+
+
 def read_request(body: Any, call: Call, api: str, *, generate: bool) -> AnthropicConversation:
     """A Messages (`generate`) or count_tokens request as a conversation, or a 400 naming the field."""
     if not isinstance(body, Mapping):
@@ -366,12 +406,16 @@ def read_request(body: Any, call: Call, api: str, *, generate: bool) -> Anthropi
         if max_tokens < 0:
             raise invalid("max_tokens", "Input should be greater than or equal to 0")
     raw = required(body, "messages", list)
-    if not raw:
+    thread, previous_id, previous = _thread(body, call) if generate else (None, None, None)
+    if not raw and previous is None:  # a continue may send none: the thread's last reply goes on
         raise invalid("messages", "at least one message is required")
+    fields: Mapping[str, Any] = body
+    if previous is not None:
+        fields = {**body, "tools": previous.fields.get("tools")}
     system = _system(body.get("system"))
-    messages, inline_system = _messages(raw)
-    tools = _tools(body)
-    mode, required_tool = _tool_choice(body)
+    messages, inline_system = _messages(raw, previous.messages if previous is not None else ())
+    tools = _tools(fields)
+    mode, required_tool = _tool_choice(fields)
     thinking, show_thinking = _thinking(body, max_tokens)
     wants_json, schema = _output_format(body)
     stops = _sampling(body)
@@ -380,7 +424,7 @@ def read_request(body: Any, call: Call, api: str, *, generate: bool) -> Anthropi
         api=api,
         model=model,
         messages=messages,
-        system="\n\n".join(s for s in (system, *inline_system) if s),
+        system="\n\n".join(s for s in (previous.system if previous else "", system, *inline_system) if s),
         tools=tools,
         tool_choice=mode,
         required_tool=required_tool,
@@ -393,4 +437,7 @@ def read_request(body: Any, call: Call, api: str, *, generate: bool) -> Anthropi
         thinking=thinking,
         show_thinking=show_thinking,
         stop_sequences=stops,
+        thread=thread,
+        previous_message_id=previous_id,
+        thread_tools=fields.get("tools"),
     )

@@ -127,29 +127,65 @@ test('messages: a tool call, then the answer to its result', async () => {
   assert.deepEqual(second.content, [{ type: 'text', text: 'It is windy in Paris.' }]);
 });
 
-test('beta toolRunner (full history each turn, thread: false) runs the loop to the answer', async () => {
-  const cities = [];
-  const runner = client.beta.messages.toolRunner({
-    model: MODEL,
-    max_tokens: 256,
-    thread: false,
-    messages: user(WEATHER),
-    tools: [
-      betaZodTool({
-        name: 'get_weather',
-        description: 'Current weather for a city',
-        inputSchema: z.object({ city: z.string() }),
-        run: async ({ city }) => {
-          cities.push(city);
-          return 'foggy';
-        },
-      }),
-    ],
+// The beta toolRunner keeps the conversation in a server-held message thread by default: the
+// first turn creates it, the next continue it with only the new messages and no system or tools.
+for (const [name, options] of [
+  ['threads by default (create, then continue with only the tool result)', {}],
+  ['threads a streamed loop too', { stream: true }],
+  ['with thread: false sends the whole history each turn', { thread: false }],
+]) {
+  test(`beta toolRunner ${name}`, async () => {
+    const cities = [];
+    const runner = client.beta.messages.toolRunner({
+      model: MODEL,
+      max_tokens: 256,
+      system: 'Be brief.',
+      messages: user(WEATHER),
+      tools: [
+        betaZodTool({
+          name: 'get_weather',
+          description: 'Current weather for a city',
+          inputSchema: z.object({ city: z.string() }),
+          run: async ({ city }) => {
+            cities.push(city);
+            return 'foggy';
+          },
+        }),
+      ],
+      ...options,
+    });
+    const ids = [];
+    for await (const item of runner) ids.push(options.stream ? (await item.finalMessage()).id : item.id);
+    const final = await runner.runUntilDone();
+    assert.deepEqual(final.content, [{ type: 'text', text: 'It is foggy in Paris.' }]);
+    assert.deepEqual(cities, ['Paris']);
+
+    const [first, second, ...more] = await mock.requests();
+    assert.equal(more.length, 0);
+    assert.deepEqual([first.status, second.status], [200, 200]);
+    assert.deepEqual([first.rule, second.rule], ['weather', 'after weather']);
+    assert.equal(first.request_body.system, 'Be brief.');
+    if (options.thread === false) {
+      assert.equal(first.request_body.thread, undefined);
+      assert.equal(second.request_body.thread, undefined);
+      assert.equal(second.request_body.system, 'Be brief.');
+      assert.deepEqual(
+        second.request_body.messages.map((m) => m.role),
+        ['user', 'assistant', 'user'],
+      );
+    } else {
+      assert.deepEqual(first.request_body.thread, { type: 'create' });
+      assert.deepEqual(second.request_body.thread, { type: 'continue', previous_message_id: ids[0] });
+      assert.equal(second.request_body.system, undefined);
+      assert.equal(second.request_body.tools, undefined);
+      assert.deepEqual(
+        second.request_body.messages.map((m) => m.content[0].type),
+        ['tool_result'],
+      );
+      assert.match(second.request_headers['anthropic-beta'], /message-threads-2026-08-12/);
+    }
   });
-  const final = await runner.runUntilDone();
-  assert.deepEqual(final.content, [{ type: 'text', text: 'It is foggy in Paris.' }]);
-  assert.deepEqual(cities, ['Paris']);
-});
+}
 
 test('messages: structured output through parse() and zodOutputFormat', async () => {
   const Person = z.object({ name: z.string(), age: z.number().int(), languages: z.array(z.string()) });
