@@ -83,7 +83,7 @@ def create(client: anthropic.Anthropic, messages: list[Any], **kwargs: Any) -> a
     return send(client, messages, {"type": "create"}, **kwargs)
 
 
-def cont(
+def continue_from(
     client: anthropic.Anthropic, previous: str, messages: list[Any], **kwargs: Any
 ) -> anthropic.types.beta.BetaMessage:
     return send(client, messages, {"type": "continue", "previous_message_id": previous}, **kwargs)
@@ -164,7 +164,7 @@ def test_the_tool_runner_replays_a_message_continued_elsewhere(
     )
     messages = iter(runner)
     first = next(messages)
-    cont(claude, first.id, tool_result(first, "sunny"))  # another client continues the same reply first
+    continue_from(claude, first.id, tool_result(first, "sunny"))  # another client continues the same reply first
     final = next(messages)
     assert final.content[0].text == "It is foggy in Paris."  # type: ignore[union-attr]
     refused, replay = mockopper.requests[-2:]
@@ -208,14 +208,24 @@ def test_a_scripted_thread_error_carries_its_code(claude: anthropic.Anthropic, m
     assert raised.value.api_message == "No threads here."
 
 
+def test_a_message_thread_sends_each_turn_alone(claude: anthropic.Anthropic, mockopper: Mockopper) -> None:
+    thread = claude.beta.messages.thread(model=MODEL, max_tokens=100, system=SYSTEM)
+    assert thread.send({"role": "user", "content": "hello"}).content[0].text == "Hello from mockopper!"  # type: ignore[union-attr]
+    assert thread.send({"role": "user", "content": "thanks"}).content[0].text == "You are welcome."  # type: ignore[union-attr]
+    assert [m["role"] for m in thread.messages] == ["user", "assistant", "user", "assistant"]
+    first, second = mockopper.requests
+    assert [len(r.request_body["messages"]) for r in (first, second)] == [1, 1]
+    assert second.request_body["thread"] == {"type": "continue", "previous_message_id": first.response_body["id"]}
+
+
 # --- raw thread requests ------------------------------------------------------------------
 
 
 def test_a_thread_continues_turn_after_turn(claude: anthropic.Anthropic, mockopper: Mockopper) -> None:
     first = create(claude, user("weather in Paris?"), system=SYSTEM, tools=[WEATHER_TOOL])
-    second = cont(claude, first.id, tool_result(first, "rainy"))
+    second = continue_from(claude, first.id, tool_result(first, "rainy"))
     assert second.content[0].text == "It is rainy in Paris."  # type: ignore[union-attr]
-    third = cont(claude, second.id, user("thanks!"))
+    third = continue_from(claude, second.id, user("thanks!"))
     assert third.content[0].text == "You are welcome."  # type: ignore[union-attr]
     assert len({first.id, second.id, third.id}) == 3
     assert [r.rule for r in mockopper.requests] == ["weather", "after weather", "thanks"]
@@ -226,7 +236,7 @@ def test_a_thread_continues_turn_after_turn(claude: anthropic.Anthropic, mockopp
 def test_a_continue_may_send_no_messages(claude: anthropic.Anthropic, mockopper: Mockopper) -> None:
     # As after a `pause_turn`: the thread's last reply goes on, answering the same user turn.
     first = create(claude, user("hello"))
-    assert cont(claude, first.id, []).content[0].text == "Hello from mockopper!"  # type: ignore[union-attr]
+    assert continue_from(claude, first.id, []).content[0].text == "Hello from mockopper!"  # type: ignore[union-attr]
     with pytest.raises(anthropic.BadRequestError, match="at least one message is required"):
         create(claude, [])
     assert [r.rule for r in mockopper.requests] == ["hello", "hello", None]
@@ -234,9 +244,9 @@ def test_a_continue_may_send_no_messages(claude: anthropic.Anthropic, mockopper:
 
 def test_a_continued_message_cannot_be_continued_again(claude: anthropic.Anthropic) -> None:
     first = create(claude, user("weather in Paris?"), system=SYSTEM, tools=[WEATHER_TOOL])
-    cont(claude, first.id, tool_result(first, "rainy"))
+    continue_from(claude, first.id, tool_result(first, "rainy"))
     with pytest.raises(ThreadAlreadyContinuedError) as raised:
-        cont(claude, first.id, tool_result(first, "sunny"))
+        continue_from(claude, first.id, tool_result(first, "sunny"))
     error = raised.value
     assert isinstance(error, anthropic.BadRequestError)
     assert error.status_code == 400
@@ -263,7 +273,7 @@ def test_an_unknown_message_is_thread_not_found(claude: anthropic.Anthropic, pre
     if previous == "unthreaded":
         previous = claude.beta.messages.create(model=MODEL, max_tokens=100, messages=user("hello")).id
     with pytest.raises(ThreadNotFoundError) as raised:
-        cont(claude, previous, user("hello again"))
+        continue_from(claude, previous, user("hello again"))
     error = raised.value
     assert isinstance(error, anthropic.NotFoundError)
     assert (error.status_code, error.type, error.error_code) == (404, "not_found_error", "thread_not_found")
@@ -277,8 +287,8 @@ def test_a_failed_continue_leaves_the_message_to_continue(
 ) -> None:
     first = create(claude, user("hello"))
     with pytest.raises(anthropic.InternalServerError):
-        cont(claude, first.id, user(text))
-    assert cont(claude, first.id, user(text)).content[0].text == "Better now."  # type: ignore[union-attr]
+        continue_from(claude, first.id, user(text))
+    assert continue_from(claude, first.id, user(text)).content[0].text == "Better now."  # type: ignore[union-attr]
     assert [r.status for r in mockopper.requests] == [200, 500, 200]
 
 
@@ -296,13 +306,13 @@ def test_a_continue_may_not_repeat_system_or_tools(
 ) -> None:
     first = create(claude, user("weather in Paris?"), system=SYSTEM, tools=[WEATHER_TOOL])
     with pytest.raises(anthropic.BadRequestError) as raised:
-        cont(claude, first.id, tool_result(first, "rainy"), **repeated)
+        continue_from(claude, first.id, tool_result(first, "rainy"), **repeated)
     message = str(raised.value.api_message)
     assert message.startswith(f"{field}: ")
     assert all(f"`{name}`" in message for name in repeated)
     assert raised.value.error_code is None
     # Refused, not continued: the thread still goes on from that reply.
-    assert cont(claude, first.id, tool_result(first, "rainy")).stop_reason == "end_turn"
+    assert continue_from(claude, first.id, tool_result(first, "rainy")).stop_reason == "end_turn"
 
 
 @pytest.mark.parametrize(
@@ -323,11 +333,11 @@ def test_malformed_threads_are_400s(claude: anthropic.Anthropic, thread: Any, me
 def test_a_continue_must_answer_the_tool_calls_it_continues(claude: anthropic.Anthropic) -> None:
     first = create(claude, user("weather in Paris?"), system=SYSTEM, tools=[WEATHER_TOOL])
     with pytest.raises(anthropic.BadRequestError, match="`tool_use` ids were found without `tool_result`"):
-        cont(claude, first.id, user("never mind"))
+        continue_from(claude, first.id, user("never mind"))
     [answer] = tool_result(first, "rainy")
     stray = {"type": "tool_result", "tool_use_id": "toolu_other", "content": "x"}
     with pytest.raises(anthropic.BadRequestError, match=r"messages\.0\.content\.1: unexpected `tool_use_id`"):
-        cont(claude, first.id, user([*answer["content"], stray]))
+        continue_from(claude, first.id, user([*answer["content"], stray]))
 
 
 def test_a_streamed_continue(claude: anthropic.Anthropic) -> None:
@@ -341,4 +351,4 @@ def test_a_streamed_continue(claude: anthropic.Anthropic) -> None:
     ) as stream:
         assert "".join(stream.text_stream) == "It is misty in Paris."
         second = stream.get_final_message()
-    assert cont(claude, second.id, user("thanks")).content[0].text == "You are welcome."  # type: ignore[union-attr]
+    assert continue_from(claude, second.id, user("thanks")).content[0].text == "You are welcome."  # type: ignore[union-attr]
