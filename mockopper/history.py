@@ -2,7 +2,6 @@
 
 A continued request reads the stored conversation (its input, then the answer) before
 its own input, so matching sees the whole conversation. Bounded: the oldest go first.
-Anthropic's message threads are kept here too (`thread: {"type": "create"}`).
 """
 
 from __future__ import annotations
