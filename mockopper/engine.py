@@ -179,7 +179,7 @@ class _State:
         self.rules: tuple[CompiledRule, ...] = compile_rules(scenario)
         self.rule_calls: dict[int, int] = {}
         self.model_calls: dict[str, int] = {}
-        self.chaos_seen: dict[tuple[str, str], int] = {}
+        self.chaos_seen: dict[tuple[str, str, str], int] = {}
         self.fleet_globs = [(name, spec) for name, spec in scenario.models.items() if any(c in name for c in "*?[")]
 
 
@@ -340,7 +340,8 @@ class Engine:
 
         chaos = scenario.chaos
         if chaos is not None and chaos.rate > 0:
-            slot = (conv.digest, model)
+            # Counted per surface: the same question asked through another SDK is other traffic.
+            slot = (conv.api, conv.digest, model)
             with self._lock:
                 seen = state.chaos_seen[slot] = state.chaos_seen.get(slot, 0) + 1
             draw = fakes.derive(state.seed, "chaos", model, conv.digest, seen) / 2**64
