@@ -305,6 +305,8 @@ class Engine:
         fault = decision.answer.fault if decision.answer else None
         if fault is None or fault.hang:
             return False
+        if fault.error is not None and not is_retryable(fault.error.status):
+            return False  # it fails as a 4xx does: returned at once
         # A stream falls back only before its first byte of content.
         return not conv.stream or fault.after == 0
 

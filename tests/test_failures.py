@@ -94,6 +94,10 @@ class Surface:
     def close(self) -> None:
         self.sdk.close()
 
+    def in_stream_error(self, status: int) -> type[BaseException] | None:
+        """What the SDK raises on an in-stream error event with this status (None: it yields the event)."""
+        return self.stream_error
+
     @staticmethod
     def status_of(error: BaseException) -> int:
         return int(error.status_code)  # type: ignore[attr-defined]
@@ -321,6 +325,9 @@ class Gemini(Surface):
 
     def error_class(self, status: int) -> type[BaseException]:
         return gerrors.ServerError if status >= 500 else gerrors.ClientError
+
+    def in_stream_error(self, status: int) -> type[BaseException] | None:
+        return self.error_class(status)  # the status inside the event picks the class
 
     @staticmethod
     def status_of(error: BaseException) -> int:
@@ -709,6 +716,7 @@ FAULTS = {
         fault_rule("acme/drop0", fault={"disconnect_after": 0}),
         fault_rule("acme/cut0", fault={"truncate_after": 0}),
         fault_rule("acme/boom0", fault={"error_after": 0}),
+        fault_rule("acme/refuse", fault={"error_after": 0, "error": {"status": 400, "message": "refused mid-way"}}),
         fault_rule("acme/hang", fault={"hang": True}),
         fault_rule("acme/late", delay_ms=40),
         {
@@ -776,8 +784,9 @@ def test_an_in_stream_error_is_raised_or_yielded_as_the_sdk_does(
     mockopper.load(FAULTS)
     client = connect(surface, retries=None)
     pieces: list[str] = []
-    if surface.stream_error is not None:
-        with pytest.raises(surface.stream_error, match="Overloaded now"):
+    raised = client.in_stream_error(529)
+    if raised is not None:
+        with pytest.raises(raised, match="Overloaded now"):
             client.send("hi", model="acme/boom", fallbacks=["acme/live"], stream=True, pieces=pieces)
     else:
         reply = client.send("hi", model="acme/boom", fallbacks=["acme/live"], stream=True, pieces=pieces)
@@ -799,6 +808,29 @@ def test_a_fault_on_a_json_answer_falls_back(
     assert reply.model == "acme/live"
     [record] = mockopper.requests
     assert attempts(record) == [(f"acme/{fault}", "fault", 200), ("acme/live", "reply", 200)]
+
+
+@each_mode(SURFACES)
+def test_a_fault_whose_error_is_not_retryable_does_not_fall_back(
+    mockopper: Mockopper, surface: type[Surface], stream: bool, connect: Callable[..., Surface]
+) -> None:
+    mockopper.load(FAULTS)
+    client = connect(surface, retries=None)
+    if stream:  # the stream starts, then fails with the scripted error in its own form
+        pieces: list[str] = []
+        raised = client.in_stream_error(400)
+        if raised is not None:
+            with pytest.raises(raised, match="refused mid-way"):
+                client.send("hi", model="acme/refuse", fallbacks=["acme/live"], stream=True, pieces=pieces)
+        else:
+            reply = client.send("hi", model="acme/refuse", fallbacks=["acme/live"], stream=True, pieces=pieces)
+            assert reply.error == "refused mid-way"
+        assert pieces == []
+    else:
+        with pytest.raises(client.error_class(400), match="refused mid-way"):
+            client.send("hi", model="acme/refuse", fallbacks=["acme/live"])
+    [record] = closed(mockopper)
+    assert attempts(record) == [("acme/refuse", "fault", 200)]
 
 
 @each(SURFACES)
@@ -1173,8 +1205,9 @@ def test_errors_yaml_stream_fault_phrases(
     assert not reply.finished and len(reply.text.split()) == 5
 
     pieces = []
-    if surface.stream_error is not None:
-        with pytest.raises(surface.stream_error, match="Overloaded"):
+    raised = client.in_stream_error(529)
+    if raised is not None:
+        with pytest.raises(raised, match="Overloaded"):
             client.send("a stream error", stream=True, pieces=pieces)
     else:
         assert client.send("a stream error", stream=True, pieces=pieces).error == "Overloaded."
