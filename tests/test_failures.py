@@ -153,7 +153,15 @@ class Chat(OpenAISurface):
     api = "chat"
     stream_error = openai.APIError
 
-    def send(self, text, *, model="acme/model", fallbacks=(), stream=False, pieces=None):  # type: ignore[no-untyped-def]
+    def send(
+        self,
+        text: str,
+        *,
+        model: str = "acme/model",
+        fallbacks: Sequence[str] = (),
+        stream: bool = False,
+        pieces: list[str] | None = None,
+    ) -> Reply:
         pieces = [] if pieces is None else pieces
         create = self.sdk.chat.completions.with_raw_response.create
         messages: Any = [{"role": "user", "content": text}]
@@ -180,7 +188,15 @@ class Responses(OpenAISurface):
     # the specification's nested form (OpenResponses).
     stream_error = None
 
-    def send(self, text, *, model="acme/model", fallbacks=(), stream=False, pieces=None):  # type: ignore[no-untyped-def]
+    def send(
+        self,
+        text: str,
+        *,
+        model: str = "acme/model",
+        fallbacks: Sequence[str] = (),
+        stream: bool = False,
+        pieces: list[str] | None = None,
+    ) -> Reply:
         pieces = [] if pieces is None else pieces
         create = self.sdk.responses.with_raw_response.create
         if not stream:
@@ -213,7 +229,15 @@ class Embeddings(OpenAISurface):
     streams = False
     stream_error = None
 
-    def send(self, text, *, model="acme/model", fallbacks=(), stream=False, pieces=None):  # type: ignore[no-untyped-def]
+    def send(
+        self,
+        text: str,
+        *,
+        model: str = "acme/model",
+        fallbacks: Sequence[str] = (),
+        stream: bool = False,
+        pieces: list[str] | None = None,
+    ) -> Reply:
         assert not stream, "embeddings never stream"
         raw = self.sdk.embeddings.with_raw_response.create(model=model, input=text, extra_body=extras(fallbacks))
         result = raw.parse()
@@ -242,15 +266,23 @@ class Messages(Surface):
             base_url=base_url, api_key="test-key", max_retries=2 if retries is None else retries, timeout=timeout or 10
         )
 
-    def send(self, text, *, model="acme/model", fallbacks=(), stream=False, pieces=None):  # type: ignore[no-untyped-def]
+    def send(
+        self,
+        text: str,
+        *,
+        model: str = "acme/model",
+        fallbacks: Sequence[str] = (),
+        stream: bool = False,
+        pieces: list[str] | None = None,
+    ) -> Reply:
         pieces = [] if pieces is None else pieces
         create = self.sdk.messages.with_raw_response.create
         messages: Any = [{"role": "user", "content": text}]
         if not stream:
             raw = create(model=model, max_tokens=256, messages=messages, extra_body=extras(fallbacks))
             message = raw.parse()
-            text = "".join(block.text for block in message.content if block.type == "text")
-            return Reply(text, message.model, raw.headers, finished=True)
+            answer = "".join(block.text for block in message.content if block.type == "text")
+            return Reply(answer, message.model, raw.headers, finished=True)
         raw = create(model=model, max_tokens=256, messages=messages, extra_body=extras(fallbacks), stream=True)
         reply = Reply(headers=raw.headers)
         for event in raw.parse():
@@ -303,7 +335,15 @@ class Gemini(Surface):
         # The models client retries nothing unless it is given HttpRetryOptions.
         self.sdk = genai.Client(api_key="test-key", http_options=google_options(base_url, retries or None, timeout))
 
-    def send(self, text, *, model="acme/model", fallbacks=(), stream=False, pieces=None):  # type: ignore[no-untyped-def]
+    def send(
+        self,
+        text: str,
+        *,
+        model: str = "acme/model",
+        fallbacks: Sequence[str] = (),
+        stream: bool = False,
+        pieces: list[str] | None = None,
+    ) -> Reply:
         pieces = [] if pieces is None else pieces
         extra = extras(fallbacks)
         config = types.GenerateContentConfig(http_options=types.HttpOptions(extra_body=extra)) if extra else None
@@ -346,7 +386,15 @@ class Interactions(Surface):
     def __init__(self, base_url: str, *, retries: int | None = 0, timeout: float | None = None) -> None:
         self.sdk = genai.Client(api_key="test-key", http_options=google_options(base_url, retries, timeout))
 
-    def send(self, text, *, model="acme/model", fallbacks=(), stream=False, pieces=None):  # type: ignore[no-untyped-def]
+    def send(
+        self,
+        text: str,
+        *,
+        model: str = "acme/model",
+        fallbacks: Sequence[str] = (),
+        stream: bool = False,
+        pieces: list[str] | None = None,
+    ) -> Reply:
         pieces = [] if pieces is None else pieces
         create = self.sdk.interactions.with_raw_response.create
         if not stream:
@@ -1075,6 +1123,20 @@ def test_tools_yaml_agent_loop_terminates_with_the_openai_sdk(
     assert [r.rule for r in mockopper.requests] == ["check the weather", "convert the budget", "final answer"]
 
 
+def test_tools_yaml_calls_any_other_tool_then_answers(mockopper: Mockopper, request: pytest.FixtureRequest) -> None:
+    mockopper.load("tools.yaml")
+    client = openai.OpenAI(base_url=mockopper.base_url, api_key="k", max_retries=0)
+    request.addfinalizer(client.close)
+    tools: Any = [{"type": "function", "name": "lookup", "parameters": LOOKUP_SCHEMA}]
+    first = client.responses.create(model="openai/gpt-5.5", input="Who is Ada?", tools=tools)
+    [call] = [item for item in first.output if item.type == "function_call"]
+    assert call.name == "lookup" and isinstance(json.loads(call.arguments)["name"], str)
+    output: Any = [{"type": "function_call_output", "call_id": call.call_id, "output": "a mathematician"}]
+    second = client.responses.create(model="openai/gpt-5.5", previous_response_id=first.id, input=output, tools=tools)
+    assert "a mathematician" in second.output_text
+    assert [r.rule for r in mockopper.requests] == ["any other tool", "final answer"]
+
+
 def test_tools_yaml_agent_loop_terminates_with_the_anthropic_sdk(
     mockopper: Mockopper, request: pytest.FixtureRequest
 ) -> None:
@@ -1441,7 +1503,8 @@ class Contact(BaseModel):
     name: str
     age: int
     role: Literal["admin", "member"]
-    addresses: list[Address]
+    nickname: str | None  # anyOf
+    addresses: list[Address]  # $defs and $ref
 
 
 SENTIMENT = Sentiment(sentiment="positive", confidence=0.93, keywords=["great", "love"])
@@ -1534,3 +1597,46 @@ def test_structured_yaml_parses_into_pydantic_with_google_genai(
     check_invoice(parse("Read this invoice", Invoice), model)
     assert isinstance(parse("Who is this?", Contact), Contact)
     assert [r.rule for r in mockopper.requests] == ["sentiment", "invoice", "any schema"]
+
+
+# --- pacing and chunking on every streaming surface ------------------------------------------------
+
+SCRIPTED = "  Hello,\n\nworld!  Two  spaces,\ta tab,\n- a list item\n- and an émoji 🙂 at the end \n"
+
+
+@each(STREAMING)
+@pytest.mark.parametrize(
+    ("chunk", "count"),
+    [("word", len(SCRIPTED.split()) + 1), ("char", len(SCRIPTED)), ("line", 5), (7, -(-len(SCRIPTED) // 7))],
+    ids=["word", "char", "line", "7"],
+)
+def test_streamed_text_arrives_exactly_as_scripted_whatever_the_chunking(
+    mockopper: Mockopper, surface: type[Surface], chunk: str | int, count: int, connect: Callable[..., Surface]
+) -> None:
+    mockopper.load({"rules": [{"reply": {"text": SCRIPTED, "stream": {"chunk": chunk}}}]})
+    pieces: list[str] = []
+    reply = connect(surface).send("hi", stream=True, pieces=pieces)
+    assert reply.text == SCRIPTED and reply.finished
+    assert len(pieces) == count  # words keep the whitespace before them; the trailing run is its own piece
+
+
+@each(STREAMING)
+def test_pacing_applies_on_every_streaming_surface(
+    mockopper: Mockopper, surface: type[Surface], connect: Callable[..., Surface]
+) -> None:
+    mockopper.load({"rules": [{"reply": {"text": TEXT, "stream": {"ttft_ms": 40, "interval_ms": 15}}}]})
+    client = connect(surface)
+    arrivals: list[float] = []
+
+    class Clock(list[str]):
+        def append(self, piece: str) -> None:
+            arrivals.append(time.monotonic())
+            super().append(piece)
+
+    started = time.monotonic()
+    pieces = Clock()
+    assert client.send("hi", stream=True, pieces=pieces).text == TEXT
+    # Loose bounds: never sooner than scripted (less a little timer slack), and not stalled.
+    assert arrivals[0] - started >= 0.035
+    gaps = [b - a for a, b in itertools.pairwise(arrivals)]
+    assert len(gaps) == 4 and 0.01 <= statistics.median(gaps) < 0.15
