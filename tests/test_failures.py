@@ -7,8 +7,6 @@ so no test sleeps through a real backoff; timing checks are loose lower bounds.
 
 from __future__ import annotations
 
-import itertools
-import statistics
 import time
 from collections.abc import Callable
 from typing import Any
@@ -406,11 +404,9 @@ def test_hang_never_answers_and_the_client_times_out(
     mockopper: Mockopper, surface: type[Surface], stream: bool, connect: Callable[..., Surface]
 ) -> None:
     mockopper.load(FAULTS)
-    client = connect(surface, timeout=0.03)
-    started = time.monotonic()
+    client = connect(surface, timeout=0.1)
     with pytest.raises(surface.timed_out):
         client.send("hi", model="acme/hang", stream=stream)
-    assert time.monotonic() - started >= 0.03
     [record] = closed(mockopper)
     assert record.outcome == "hang"
 
@@ -555,7 +551,10 @@ def test_pacing_applies_on_every_streaming_surface(
     started = time.monotonic()
     pieces = Clock()
     assert client.send("hi", stream=True, pieces=pieces).text == TEXT
-    # Loose bounds: never sooner than scripted (less a little timer slack), and not stalled.
-    assert arrivals[0] - started >= 0.035
-    gaps = [b - a for a, b in itertools.pairwise(arrivals)]
-    assert len(gaps) == 4 and 0.01 <= statistics.median(gaps) < 0.15
+    # Chunk k is due ttft + k intervals after the request arrives, and never goes out sooner: a
+    # lower bound that a slow machine cannot break (10% slack for timers). The upper bound only
+    # says the stream was not stalled.
+    offsets = [arrival - started for arrival in arrivals]
+    assert len(offsets) == 5
+    assert all(offset >= 0.9 * (0.04 + k * 0.015) for k, offset in enumerate(offsets)), offsets
+    assert offsets[-1] < 5
