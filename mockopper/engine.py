@@ -185,7 +185,7 @@ class _State:
         self.rules: tuple[CompiledRule, ...] = compile_rules(scenario)
         self.rule_calls: dict[int, int] = {}
         self.model_calls: dict[str, int] = {}
-        self.chaos_seen: dict[tuple[str, str], int] = {}
+        self.chaos_seen: dict[tuple[str, str, str], int] = {}
         self.fleet_globs = [(name, spec) for name, spec in scenario.models.items() if any(c in name for c in "*?[")]
 
 
@@ -311,6 +311,8 @@ class Engine:
         fault = decision.answer.fault if decision.answer else None
         if fault is None or fault.hang:
             return False
+        if fault.error is not None and not is_retryable(fault.error.status):
+            return False  # it fails as a 4xx does: returned at once
         # A stream falls back only before its first byte of content.
         return not conv.stream or fault.after == 0
 
@@ -346,7 +348,8 @@ class Engine:
 
         chaos = scenario.chaos
         if chaos is not None and chaos.rate > 0:
-            slot = (conv.digest, model)
+            # Counted per surface: the same question asked through another SDK is other traffic.
+            slot = (conv.api, conv.digest, model)
             with self._lock:
                 seen = state.chaos_seen[slot] = state.chaos_seen.get(slot, 0) + 1
             draw = fakes.derive(state.seed, "chaos", model, conv.digest, seen) / 2**64

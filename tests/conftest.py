@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import openai
 import pytest
+from surfaces import Surface
 
 from mockopper.plugin import Mockopper
 from mockopper.server import MockServer, ScenarioSource
@@ -35,3 +36,26 @@ def server_factory() -> Iterator[Any]:
     yield start
     for server in started:
         server.stop()
+
+
+@pytest.fixture(scope="module")
+def sdk_clients() -> Iterator[dict[tuple[Any, ...], Surface]]:
+    """`Surface` clients kept for a module: building one costs tens of milliseconds (TLS setup), using one none."""
+    made: dict[tuple[Any, ...], Surface] = {}
+    yield made
+    for client in made.values():
+        client.close()
+
+
+@pytest.fixture
+def connect(mockopper: Mockopper, sdk_clients: dict[tuple[Any, ...], Surface]) -> Callable[..., Surface]:
+    """A `Surface` client for the session's server (or `base_url`), with the given retries and timeout."""
+
+    def make(surface: type[Surface], base_url: str | None = None, **options: Any) -> Surface:
+        url = base_url or mockopper.base_url
+        key = (surface, url, *sorted(options.items()))
+        if key not in sdk_clients:
+            sdk_clients[key] = surface(url, **options)
+        return sdk_clients[key]
+
+    return make
