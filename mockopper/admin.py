@@ -92,7 +92,15 @@ def routes(mock: MockApp) -> list[Route]:
     async def health(request: Request) -> Response:
         scenario = mock.scenario
         return _json(
-            {"status": "ok", "scenario": scenario.name, "rules": len(scenario.rules), "requests": len(mock.journal)}
+            {
+                "status": "ok",
+                "scenario": scenario.name,
+                "rules": len(scenario.rules),
+                "requests": len(mock.journal),
+                "history": len(mock.history),
+                # Tasks on the server's event loop: what an abandoned stream would leave behind.
+                "tasks": len(asyncio.all_tasks()),
+            }
         )
 
     async def requests(request: Request) -> Response:

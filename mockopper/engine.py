@@ -14,6 +14,7 @@ import json
 import random
 import threading
 import time
+from collections import OrderedDict
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -170,6 +171,28 @@ class Decision:
         return "unmatched" if self.unmatched else "error"
 
 
+class _Counts:
+    """Counts per key, forgetting the least recently counted key past `limit` keys.
+
+    Chaos counts each distinct request content it sees; bounded, a soak of endless
+    distinct requests cannot grow memory. A content unseen for `limit` others counts afresh.
+    """
+
+    def __init__(self, limit: int = 10_000) -> None:
+        self._counts: OrderedDict[Any, int] = OrderedDict()
+        self._limit = limit
+
+    def bump(self, key: Any) -> int:
+        count = self._counts.pop(key, 0) + 1
+        self._counts[key] = count
+        if len(self._counts) > self._limit:
+            self._counts.popitem(last=False)
+        return count
+
+    def __len__(self) -> int:
+        return len(self._counts)
+
+
 class _State:
     """One loaded scenario and its counters; replaced whole on load and reset."""
 
@@ -178,8 +201,8 @@ class _State:
         self.seed = seed
         self.rules: tuple[CompiledRule, ...] = compile_rules(scenario)
         self.rule_calls: dict[int, int] = {}
-        self.model_calls: dict[str, int] = {}
-        self.chaos_seen: dict[tuple[str, str], int] = {}
+        self.model_calls = _Counts()
+        self.chaos_seen = _Counts()  # keyed by (request content, model): how often each was seen
         self.fleet_globs = [(name, spec) for name, spec in scenario.models.items() if any(c in name for c in "*?[")]
 
 
@@ -322,7 +345,7 @@ class Engine:
         spec = self._fleet(state, model)
         if spec is not None and (spec.error is not None or spec.fail_first):
             with self._lock:
-                count = state.model_calls[model] = state.model_calls.get(model, 0) + 1
+                count = state.model_calls.bump(model)
             failing = count <= spec.fail_first if spec.fail_first is not None else True
             if failing:
                 error = spec.error or ErrorSpec(status=503)
@@ -342,7 +365,7 @@ class Engine:
         if chaos is not None and chaos.rate > 0:
             slot = (conv.digest, model)
             with self._lock:
-                seen = state.chaos_seen[slot] = state.chaos_seen.get(slot, 0) + 1
+                seen = state.chaos_seen.bump(slot)
             draw = fakes.derive(state.seed, "chaos", model, conv.digest, seen) / 2**64
             if draw < chaos.rate:
                 status = chaos.statuses[
