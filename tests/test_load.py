@@ -8,6 +8,7 @@ each runs by default. Memory is measured on a `mockopper serve` process (its RSS
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import re
 import subprocess
@@ -215,10 +216,7 @@ def leaving_server(tmp_path: Path) -> Iterator[Served]:
 
 
 def _request(message: str, stream: bool) -> bytes:
-    body = (
-        '{"model":"m","stream":%s,"messages":[{"role":"user","content":"%s"}]}'
-        % ("true" if stream else "false", message)
-    ).encode()
+    body = json.dumps({"model": "m", "stream": stream, "messages": [{"role": "user", "content": message}]}).encode()
     head = (
         "POST /v3/compat/chat/completions HTTP/1.1\r\nhost: 127.0.0.1\r\nauthorization: Bearer k\r\n"
         f"content-type: application/json\r\ncontent-length: {len(body)}\r\n\r\n"
