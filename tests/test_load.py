@@ -34,7 +34,10 @@ STREAMS = {
         {
             "name": "story",
             "match": {"message": {"startswith": "client"}},
-            "reply": {"text": "Answer for {{ request.message }}: " + STORY, "stream": {"interval_ms": 2}},
+            "reply": {
+                "text": "Answer for {{ request.message }}: " + STORY,
+                "stream": {"ttft_ms": 500, "interval_ms": 2},
+            },
         }
     ]
 }
@@ -71,7 +74,9 @@ async def many_streams(base_url: str, count: int) -> tuple[dict[str, str], int]:
 @pytest.mark.parametrize("count", [pytest.param(500, marks=pytest.mark.slow), 50])
 def test_concurrent_streams_arrive_complete_and_uncorrupted(mockopper: Mockopper, count: int) -> None:
     mockopper.load(STREAMS)
+    started = time.perf_counter()
     texts, peak = asyncio.run(many_streams(mockopper.base_url, count))
+    print(f"\n{count} streams in {time.perf_counter() - started:.2f} s, {peak} open at once")
     wrong = {name: text for name, text in texts.items() if text != expected(name)}
     assert not wrong, f"{len(wrong)} of {count} streams differ, e.g. {next(iter(wrong.items()))}"
     assert peak >= count * 0.8, f"only {peak} streams were open at once"
