@@ -2,7 +2,8 @@
 
 Only loopback clients may use it, unless the server was given an admin token; then
 every client must present it (`x-mockopper-token` header, `Authorization: Bearer`, or
-`?token=`).
+`?token=`). It is same-origin only: no CORS, and requests from pages on another origin
+(or addressed to a name other than localhost, as after DNS rebinding) are refused.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import json
 from collections.abc import AsyncIterator
 from importlib import resources
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 from sse_starlette.sse import EventSourceResponse
 from starlette.requests import Request
@@ -56,7 +58,27 @@ def _is_loopback(host: str | None) -> bool:
         return host in ("localhost", "testclient")
 
 
+def _local_name(host: str) -> bool:
+    """Whether a Host header names this machine's loopback (`localhost:8787`, `127.0.0.1`, `[::1]:8787`)."""
+    if host.startswith("["):
+        name = host[1:].partition("]")[0]
+    else:
+        name = host.rpartition(":")[0] if host.count(":") == 1 else host
+    name = name.lower()
+    if name in ("localhost", "testserver") or name.endswith(".localhost"):
+        return True  # testserver: Starlette's TestClient, in-process
+    try:
+        return ipaddress.ip_address(name).is_loopback
+    except ValueError:
+        return False
+
+
 def _allowed(mock: MockApp, request: Request) -> Response | None:
+    # A web page on another origin must not read the journal or swap the scenario through the
+    # user's browser (which is a loopback client): no CORS here, and cross-origin requests refused.
+    origin = request.headers.get("origin")
+    if origin is not None and urlsplit(origin).netloc != request.headers.get("host"):
+        return _refusal(403, f"The admin API does not answer pages from another origin ({origin}).")
     token = mock.settings.admin_token
     if token:
         given = request.headers.get("x-mockopper-token") or request.query_params.get("token") or ""
@@ -73,6 +95,9 @@ def _allowed(mock: MockApp, request: Request) -> Response | None:
             f"The admin API only answers loopback clients (this one is {client}); "
             "start the server with --admin-token to allow others.",
         )
+    host = request.headers.get("host", "")
+    if not _local_name(host):  # a DNS name rebound to 127.0.0.1 by a web page
+        return _refusal(403, f"The admin API only answers requests addressed to localhost, not {host!r}.")
     return None
 
 
@@ -128,7 +153,16 @@ def routes(mock: MockApp) -> list[Route]:
         return _json(mock.scenario.model_dump(mode="json", by_alias=True, exclude_none=True))
 
     async def put_scenario(request: Request) -> Response:
-        raw = await request.body()
+        limit = mock.settings.max_body_bytes
+        chunks: list[bytes] = []
+        size = 0
+        async for chunk in request.stream():
+            size += len(chunk)
+            if size > limit:
+                message = f"The scenario is too large: over {limit} bytes (serve --max-body)."
+                return _json({"error": {"type": "request_too_large", "message": message, "problems": []}}, 413)
+            chunks.append(chunk)
+        raw = b"".join(chunks)
         try:
             text = raw.decode("utf-8")
         except UnicodeDecodeError:

@@ -89,6 +89,16 @@ def universal_error(status: int, message: str, type_: str = "invalid_request_err
     )
 
 
+class _CompatCORS(CORSMiddleware):
+    """CORS for the compat API only: the admin API is same-origin (a web page must not read the journal)."""
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["path"].startswith(admin.PREFIX):
+            await self.app(scope, receive, send)
+            return
+        await super().__call__(scope, receive, send)
+
+
 class _Endpoint:
     """The ASGI endpoint for one path: picks the surface (by headers on shared paths) and runs the pipeline."""
 
@@ -187,7 +197,7 @@ class MockApp:
         routes.append(StarletteRoute("/{path:path}", _Unrouted(self, compat)))
         middleware = [
             Middleware(
-                CORSMiddleware,
+                _CompatCORS,
                 allow_origins=list(self.settings.cors_origins),
                 allow_methods=["*"],
                 allow_headers=["*"],

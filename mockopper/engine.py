@@ -24,7 +24,7 @@ from mockopper.conversation import Conversation, estimate_tokens
 from mockopper.matching import OPT_IN_APIS, CompiledRule, NearMiss, compile_rules, explain, first_match
 from mockopper.scenarios import ErrorSpec, FaultSpec, ModelSpec, Reply, Scenario, StreamSpec
 from mockopper.streaming import chunk_text
-from mockopper.templates import compile_template
+from mockopper.templates import TemplateError, compile_template
 
 __all__ = ["Answer", "Attempt", "Decision", "Engine", "Failure", "ToolCall", "is_retryable"]
 
@@ -260,7 +260,11 @@ class _Context:
         return ""
 
     def faker(self, provider: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
-        return getattr(self.fake, provider)(*args, **kwargs)
+        try:
+            return getattr(self.fake, provider)(*args, **kwargs)
+        except Exception as exc:  # arguments this provider refuses: the scenario's mistake, answered as one
+            shown = ", ".join([*map(repr, args), *(f"{k}={v!r}" for k, v in kwargs.items())])
+            raise _Unanswerable(f"faker.{provider}({shown}) failed: {exc}") from None
 
 
 def _render_json(value: Any, ctx: _Context) -> Any:
@@ -399,14 +403,14 @@ class Engine:
         reply = rule.rule.reply_for(call)
         key = f"{state.seed}|{rule.index}:{rule.name}|{conv.digest}|{call}"
         ctx = _Context(conv, model, call, key, state.seed)
-        if reply.error is not None:
-            message = compile_template(reply.error.message).render(ctx) if reply.error.message else None
-            failure = Failure.from_spec(reply.error, message, delay_ms=reply.delay_ms or 0)
-            attempts.append(Attempt(model, "error", failure.status, rule.name))
-            return Decision(model, attempts, failure=failure, rule=rule.name)
         try:
+            if reply.error is not None:
+                message = compile_template(reply.error.message).render(ctx) if reply.error.message else None
+                failure = Failure.from_spec(reply.error, message, delay_ms=reply.delay_ms or 0)
+                attempts.append(Attempt(model, "error", failure.status, rule.name))
+                return Decision(model, attempts, failure=failure, rule=rule.name)
             answer = self._render(state, conv, model, reply, ctx)
-        except _Unanswerable as exc:
+        except (_Unanswerable, TemplateError) as exc:
             failure = Failure(
                 status=400,
                 message=f"Rule {rule.name!r} cannot answer this request: {exc}",
