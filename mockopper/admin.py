@@ -193,10 +193,20 @@ def routes(mock: MockApp) -> list[Route]:
     async def events(request: Request) -> Response:
         """The live feed the inspector reads: every entry, then each one as it is decided and completed."""
         loop = asyncio.get_running_loop()
-        queue: asyncio.Queue[tuple[str, RequestRecord | None]] = asyncio.Queue()
+        # Bounded: a reader that stops reading (a suspended tab) must not hold every record since.
+        # When it falls this far behind, it gets the journal afresh instead of what it missed.
+        queue: asyncio.Queue[tuple[str, RequestRecord | None]] = asyncio.Queue(maxsize=max(mock.journal.maxlen, 100))
+
+        def offer(item: tuple[str, RequestRecord | None]) -> None:
+            try:
+                queue.put_nowait(item)
+            except asyncio.QueueFull:
+                while not queue.empty():
+                    queue.get_nowait()
+                queue.put_nowait(("resync", None))
 
         def listener(event: str, record: RequestRecord | None) -> None:
-            loop.call_soon_threadsafe(queue.put_nowait, (event, record))
+            loop.call_soon_threadsafe(offer, (event, record))
 
         unsubscribe = mock.journal.subscribe(listener)
 
@@ -207,7 +217,11 @@ def routes(mock: MockApp) -> list[Route]:
                     yield {"event": "record", "data": _dump(entry)}
                 while True:
                     event, record = await queue.get()
-                    if event == "scenario":
+                    if event == "resync":
+                        yield {"event": "cleared", "data": ""}
+                        for entry in mock.journal.entries():
+                            yield {"event": "record", "data": _dump(entry)}
+                    elif event == "scenario":
                         yield {"event": "scenario", "data": mock.scenario.name or ""}
                     elif event == "cleared":
                         yield {"event": "cleared", "data": ""}

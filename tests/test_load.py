@@ -11,6 +11,7 @@ import asyncio
 import json
 import os
 import re
+import socket
 import subprocess
 import sys
 import time
@@ -407,3 +408,36 @@ def test_chaos_forgets_the_oldest_contents_it_counted() -> None:
     fresh = Engine(load({"chaos": {"rate": 0.5, "statuses": [503]}, "rules": [{"reply": {"text": "ok"}}]}))
     fresh.decide(Conversation("chat", "m", [Message("user", "x11999")]))
     assert engine.decide(retried).attempts == fresh.decide(retried).attempts
+
+
+async def big_requests(port: int, count: int, size: int) -> None:
+    async with httpx2.AsyncClient(base_url=f"http://127.0.0.1:{port}/v3/compat") as http:
+        gate = asyncio.Semaphore(10)
+
+        async def one(i: int) -> None:
+            async with gate:
+                body = {"model": "m", "messages": [{"role": "user", "content": f"{i} " + "x" * size}]}
+                response = await http.post("/chat/completions", json=body, headers={"x-api-key": "k"})
+                assert response.status_code == 200
+
+        await asyncio.gather(*(one(i) for i in range(count)))
+
+
+@pytest.fixture
+def plain_server(tmp_path: Path) -> Iterator[Served]:
+    yield from serve(tmp_path, "rules: [{reply: {text: ok}}]", "--journal-size", "50")
+
+
+def test_an_inspector_that_stops_reading_does_not_grow_memory(plain_server: Served) -> None:
+    """A live feed whose reader stalls (a suspended tab) holds a bounded backlog, not every record since."""
+    stalled = socket.create_connection(("127.0.0.1", plain_server.port))
+    stalled.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    try:
+        stalled.sendall(f"GET /__mockopper/events HTTP/1.1\r\nhost: 127.0.0.1:{plain_server.port}\r\n\r\n".encode())
+        asyncio.run(big_requests(plain_server.port, 300, 20_000))  # fills the socket buffers
+        start = plain_server.rss_kb()
+        asyncio.run(big_requests(plain_server.port, 1500, 20_000))
+        end = plain_server.rss_kb()
+    finally:
+        stalled.close()
+    assert end - start < 10 * 1024, f"RSS grew from {start} kB to {end} kB with a stalled feed"
