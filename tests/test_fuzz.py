@@ -27,6 +27,7 @@ import openai
 import pytest
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
+from starlette.testclient import TestClient
 
 from mockopper.app import MockApp, Settings
 from mockopper.server import MockServer
@@ -1413,3 +1414,73 @@ def test_json_auto_answers_a_hostile_schema(app: MockApp, loop: asyncio.Abstract
     answer = loop.run_until_complete(call_asgi(app, probe))
     assert answer.status == 200
     json.loads(json.loads(answer.body)["choices"][0]["message"]["content"])
+
+
+# --- WebSocket turns ----------------------------------------------------------------------------------
+
+WS_PATHS = [BASE + "/responses", BASE + "/openresponses/responses"]
+WS_SEEDS = [
+    {"type": "response.create", **{k: v for k, v in seed.body.items() if k != "stream"}}
+    for seed in SEEDS
+    if seed.path in ("/responses", "/openresponses", "/openresponses/responses") and isinstance(seed.body, dict)
+]
+TERMINAL = {"error", "response.completed", "response.incomplete", "response.failed"}
+
+
+@st.composite
+def ws_frames(draw: st.DrawFn) -> str | bytes:
+    seed = draw(st.sampled_from(WS_SEEDS))
+    kind = draw(st.sampled_from(["valid", "mutated", "mutated", "json", "bytes", "utf8", "deep"]))
+    if kind == "valid":
+        raw = dumps(seed)
+    elif kind == "mutated":
+        raw = dumps(draw(mutated(seed)), ascii=draw(st.booleans()))
+    elif kind == "json":
+        raw = dumps(draw(json_values))
+    elif kind == "bytes":
+        return draw(st.binary(max_size=100))
+    elif kind == "utf8":
+        raw = dumps(seed)[:-2] + b"\xff\xfe"
+    else:
+        raw = b'{"type":"response.create","input":' + b"[" * 5000 + b"]" * 5000 + b"}"
+    try:
+        return raw.decode("utf-8") if draw(st.booleans()) else raw
+    except UnicodeDecodeError:
+        return raw
+
+
+def read_turn(ws: Any) -> list[dict[str, Any]]:
+    events: list[dict[str, Any]] = []
+    while not events or events[-1].get("type") not in TERMINAL:
+        events.append(json.loads(ws.receive_text()))
+    return events
+
+
+@settings(FUZZ, max_examples=150)
+@given(path=st.sampled_from(WS_PATHS), frames=st.lists(ws_frames(), min_size=1, max_size=4))
+def test_a_websocket_survives_bad_turns(app: MockApp, path: str, frames: list[str | bytes]) -> None:
+    websocket_turns(app, path, frames)
+
+
+@pytest.mark.slow
+@settings(FUZZ_SLOW, max_examples=1500)
+@given(path=st.sampled_from(WS_PATHS), frames=st.lists(ws_frames(), min_size=1, max_size=4))
+def test_a_websocket_survives_bad_turns_long_run(app: MockApp, path: str, frames: list[str | bytes]) -> None:
+    websocket_turns(app, path, frames)
+
+
+def websocket_turns(app: MockApp, path: str, frames: list[str | bytes]) -> None:
+    """Each frame is answered (an answer or a 4xx error event) and the connection still serves a turn."""
+    with TestClient(app) as client, client.websocket_connect(path, headers={"authorization": "Bearer k"}) as ws:
+        for frame in frames:
+            if isinstance(frame, bytes):
+                ws.send_bytes(frame)
+            else:
+                ws.send_text(frame)
+            last = read_turn(ws)[-1]
+            if last["type"] == "error":
+                assert 400 <= last["status"] < 500, last
+                assert last["error"]["message"], last
+            assert KEY not in json.dumps(last)
+        ws.send_text(json.dumps({"type": "response.create", "model": "m", "input": "still there?"}))
+        assert read_turn(ws)[-1]["type"] == "response.completed"
