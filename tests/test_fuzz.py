@@ -951,6 +951,7 @@ async def call_asgi(app: Any, probe: Probe) -> Answer:
     pending = list(probe.chunks)
     finished = asyncio.Event()
     answer = Answer()
+    pieces: list[bytes] = []
 
     async def receive() -> dict[str, Any]:
         if pending:
@@ -965,12 +966,13 @@ async def call_asgi(app: Any, probe: Probe) -> Answer:
             answer.status = message["status"]
             answer.headers = list(message.get("headers", []))
         elif message["type"] == "http.response.body":
-            answer.body += message.get("body", b"")
+            pieces.append(message.get("body", b""))
             if not message.get("more_body", False):
                 finished.set()
 
     await asyncio.wait_for(app(scope, receive, send), timeout=20)
     finished.set()
+    answer.body = b"".join(pieces)
     return answer
 
 
