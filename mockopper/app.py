@@ -617,8 +617,6 @@ def _decode_json(raw: bytes) -> Any:
             json.dumps(value, ensure_ascii=False).encode("utf-8")
         except UnicodeEncodeError:
             raise _invalid_json("it contains a lone UTF-16 surrogate escape (\\ud800-\\udfff)") from None
-        except RecursionError:
-            raise _invalid_json("it is nested too deeply") from None
     return value
 
 

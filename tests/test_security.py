@@ -146,7 +146,8 @@ def test_mock_server_listens_on_loopback_only_by_default() -> None:
         ("example.com", False),
     ],
 )
-def test_serve_warns_for_every_host_that_is_not_loopback(host: str, loopback: bool) -> None:
+def test_serve_warns_unless_the_host_is_loopback(host: str, loopback: bool) -> None:
+    """What `serve --host` counts as loopback (anything else gets the loud warning, see test_cli)."""
     assert _is_loopback(host) is loopback
 
 
