@@ -2,7 +2,8 @@
 
 Only loopback clients may use it, unless the server was given an admin token; then
 every client must present it (`x-mockopper-token` header, `Authorization: Bearer`, or
-`?token=`).
+`?token=`). It is same-origin only: no CORS, and requests from pages on another origin
+(or addressed to a name other than localhost, as after DNS rebinding) are refused.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import json
 from collections.abc import AsyncIterator
 from importlib import resources
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 from sse_starlette.sse import EventSourceResponse
 from starlette.requests import Request
@@ -56,7 +58,27 @@ def _is_loopback(host: str | None) -> bool:
         return host in ("localhost", "testclient")
 
 
+def _local_name(host: str) -> bool:
+    """Whether a Host header names this machine's loopback (`localhost:8787`, `127.0.0.1`, `[::1]:8787`)."""
+    if host.startswith("["):
+        name = host[1:].partition("]")[0]
+    else:
+        name = host.rpartition(":")[0] if host.count(":") == 1 else host
+    name = name.lower()
+    if name in ("localhost", "testserver") or name.endswith(".localhost"):
+        return True  # testserver: Starlette's TestClient, in-process
+    try:
+        return ipaddress.ip_address(name).is_loopback
+    except ValueError:
+        return False
+
+
 def _allowed(mock: MockApp, request: Request) -> Response | None:
+    # A web page on another origin must not read the journal or swap the scenario through the
+    # user's browser (which is a loopback client): no CORS here, and cross-origin requests refused.
+    origin = request.headers.get("origin")
+    if origin is not None and urlsplit(origin).netloc != request.headers.get("host"):
+        return _refusal(403, f"The admin API does not answer pages from another origin ({origin}).")
     token = mock.settings.admin_token
     if token:
         given = request.headers.get("x-mockopper-token") or request.query_params.get("token") or ""
@@ -73,6 +95,9 @@ def _allowed(mock: MockApp, request: Request) -> Response | None:
             f"The admin API only answers loopback clients (this one is {client}); "
             "start the server with --admin-token to allow others.",
         )
+    host = request.headers.get("host", "")
+    if not _local_name(host):  # a DNS name rebound to 127.0.0.1 by a web page
+        return _refusal(403, f"The admin API only answers requests addressed to localhost, not {host!r}.")
     return None
 
 
@@ -92,7 +117,15 @@ def routes(mock: MockApp) -> list[Route]:
     async def health(request: Request) -> Response:
         scenario = mock.scenario
         return _json(
-            {"status": "ok", "scenario": scenario.name, "rules": len(scenario.rules), "requests": len(mock.journal)}
+            {
+                "status": "ok",
+                "scenario": scenario.name,
+                "rules": len(scenario.rules),
+                "requests": len(mock.journal),
+                "history": len(mock.history),
+                # Tasks on the server's event loop: what an abandoned stream would leave behind.
+                "tasks": len(asyncio.all_tasks()),
+            }
         )
 
     async def requests(request: Request) -> Response:
@@ -120,7 +153,16 @@ def routes(mock: MockApp) -> list[Route]:
         return _json(mock.scenario.model_dump(mode="json", by_alias=True, exclude_none=True))
 
     async def put_scenario(request: Request) -> Response:
-        raw = await request.body()
+        limit = mock.settings.max_body_bytes
+        chunks: list[bytes] = []
+        size = 0
+        async for chunk in request.stream():
+            size += len(chunk)
+            if size > limit:
+                message = f"The scenario is too large: over {limit} bytes (serve --max-body)."
+                return _json({"error": {"type": "request_too_large", "message": message, "problems": []}}, 413)
+            chunks.append(chunk)
+        raw = b"".join(chunks)
         try:
             text = raw.decode("utf-8")
         except UnicodeDecodeError:
@@ -151,10 +193,20 @@ def routes(mock: MockApp) -> list[Route]:
     async def events(request: Request) -> Response:
         """The live feed the inspector reads: every entry, then each one as it is decided and completed."""
         loop = asyncio.get_running_loop()
-        queue: asyncio.Queue[tuple[str, RequestRecord | None]] = asyncio.Queue()
+        # Bounded: a reader that stops reading (a suspended tab) must not hold every record since.
+        # When it falls this far behind, it gets the journal afresh instead of what it missed.
+        queue: asyncio.Queue[tuple[str, RequestRecord | None]] = asyncio.Queue(maxsize=max(mock.journal.maxlen, 100))
+
+        def offer(item: tuple[str, RequestRecord | None]) -> None:
+            try:
+                queue.put_nowait(item)
+            except asyncio.QueueFull:
+                while not queue.empty():
+                    queue.get_nowait()
+                queue.put_nowait(("resync", None))
 
         def listener(event: str, record: RequestRecord | None) -> None:
-            loop.call_soon_threadsafe(queue.put_nowait, (event, record))
+            loop.call_soon_threadsafe(offer, (event, record))
 
         unsubscribe = mock.journal.subscribe(listener)
 
@@ -165,7 +217,11 @@ def routes(mock: MockApp) -> list[Route]:
                     yield {"event": "record", "data": _dump(entry)}
                 while True:
                     event, record = await queue.get()
-                    if event == "scenario":
+                    if event == "resync":
+                        yield {"event": "cleared", "data": ""}
+                        for entry in mock.journal.entries():
+                            yield {"event": "record", "data": _dump(entry)}
+                    elif event == "scenario":
                         yield {"event": "scenario", "data": mock.scenario.name or ""}
                     elif event == "cleared":
                         yield {"event": "cleared", "data": ""}

@@ -10,6 +10,8 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import math
+import re
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
@@ -21,8 +23,8 @@ from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.responses import Response
+from starlette.routing import Match, WebSocketRoute
 from starlette.routing import Route as StarletteRoute
-from starlette.routing import WebSocketRoute
 from starlette.types import ASGIApp, Receive, Scope, Send
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
@@ -86,6 +88,16 @@ def universal_error(status: int, message: str, type_: str = "invalid_request_err
     return _json_bytes(
         {"type": "error", "error": {"type": type_, "code": status, "message": message, "status": google, "param": None}}
     )
+
+
+class _CompatCORS(CORSMiddleware):
+    """CORS for the compat API only: the admin API is same-origin (a web page must not read the journal)."""
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["path"].startswith(admin.PREFIX):
+            await self.app(scope, receive, send)
+            return
+        await super().__call__(scope, receive, send)
 
 
 class _Endpoint:
@@ -195,11 +207,12 @@ class MockApp:
             for surface in self.surfaces
             for route in surface.websocket_routes
         ]
+        compat = list(routes)
         routes += admin.routes(self)
-        routes.append(StarletteRoute("/{path:path}", _not_found, methods=None))
+        routes.append(StarletteRoute("/{path:path}", _Unrouted(self, compat)))
         middleware = [
             Middleware(
-                CORSMiddleware,
+                _CompatCORS,
                 allow_origins=list(self.settings.cors_origins),
                 allow_methods=["*"],
                 allow_headers=["*"],
@@ -563,12 +576,15 @@ class MockApp:
         return None
 
     async def _read_json(self, headers: dict[str, str], receive: Receive) -> Any:
+        """The body as JSON; a 413 past `max_body_bytes`, declared or not (chunked).
+
+        An oversized body is still read to its end (up to a bound) and thrown away: a server
+        that answers while the client is still sending resets the connection, and the client
+        would see a connection error (which SDKs retry) instead of the 413.
+        """
         limit = self.settings.max_body_bytes
         declared = headers.get("content-length")
-        if declared is not None and declared.isdigit() and int(declared) > limit:
-            raise RequestError(
-                413, f"Request body too large: {declared} bytes, the limit is {limit}.", code="request_too_large"
-            )
+        too_large = declared is not None and declared.isdigit() and int(declared) > limit
         chunks = []
         size = 0
         while True:
@@ -578,30 +594,95 @@ class MockApp:
             chunk = message.get("body", b"")
             size += len(chunk)
             if size > limit:
-                raise RequestError(413, f"Request body too large: over {limit} bytes.", code="request_too_large")
-            chunks.append(chunk)
+                too_large = True
+            if too_large:
+                if size > limit + _DRAIN_BYTES:
+                    break
+            else:
+                chunks.append(chunk)
             if not message.get("more_body", False):
                 break
+        if too_large:
+            shown = f"{declared} bytes" if declared is not None and declared.isdigit() else f"over {limit} bytes"
+            raise RequestError(
+                413, f"Request body too large: {shown}, the limit is {limit} bytes.", code="request_too_large"
+            )
         return _decode_json(chunks[0] if len(chunks) == 1 else b"".join(chunks))
 
 
+# How much of an oversized body is read and discarded before the 413 goes out anyway.
+_DRAIN_BYTES = 64 * 1024 * 1024
+
+
 def _decode_json(raw: bytes) -> Any:
-    """A request body (or WebSocket message) as JSON, or a 400 that says what is wrong with it."""
+    """A request body (or WebSocket message) as JSON, or a 400 that says what is wrong with it.
+
+    Strict JSON (RFC 8259): UTF-8, finite numbers, no NaN or Infinity, no lone surrogates;
+    anything else is refused here rather than failing later when the answer is encoded.
+    """
     if not raw.strip():
-        raise RequestError(
-            400,
-            "We could not parse the JSON body of your request: the body is empty. The API expects a JSON object.",
-            code="invalid_json",
-        )
+        raise _invalid_json("the body is empty")
     try:
-        return json.loads(raw)
-    except (ValueError, RecursionError) as exc:
-        detail = str(exc) if not isinstance(exc, RecursionError) else "it is nested too deeply"
-        raise RequestError(
-            400,
-            f"We could not parse the JSON body of your request: {detail}. The API expects a JSON object.",
-            code="invalid_json",
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise _invalid_json(
+            f"it is not UTF-8 (byte {raw[exc.start : exc.start + 1]!r} at position {exc.start})"
         ) from None
+    try:
+        value = json.loads(text, parse_constant=_no_constant, parse_float=_finite)
+    except RecursionError:
+        raise _invalid_json("it is nested too deeply") from None
+    except ValueError as exc:
+        raise _invalid_json(str(exc)) from None
+    # Deeper documents would break whatever walks them recursively later (the journal, encoders);
+    # counting brackets first keeps the walk off the hot path.
+    if raw.count(b"[") + raw.count(b"{") > MAX_NESTING and _nested_deeper(value, MAX_NESTING):
+        raise _invalid_json(f"it is nested more than {MAX_NESTING} levels deep")
+    if _SURROGATE_ESCAPE.search(raw):  # rare: only then look for one without its pair
+        try:
+            json.dumps(value, ensure_ascii=False).encode("utf-8")
+        except UnicodeEncodeError:
+            raise _invalid_json("it contains a lone UTF-16 surrogate escape (\\ud800-\\udfff)") from None
+    return value
+
+
+_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
+MAX_NESTING = 128
+
+
+def _nested_deeper(value: Any, limit: int) -> bool:
+    stack = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, dict):
+            children: Any = item.values()
+        elif isinstance(item, list):
+            children = item
+        else:
+            continue
+        if depth > limit:
+            return True
+        stack.extend((child, depth + 1) for child in children)
+    return False
+
+
+def _invalid_json(detail: str) -> RequestError:
+    return RequestError(
+        400,
+        f"We could not parse the JSON body of your request: {detail}. The API expects a JSON object.",
+        code="invalid_json",
+    )
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON value")
+
+
+def _finite(text: str) -> float:
+    value = float(text)
+    if math.isinf(value):
+        raise ValueError(f"the number {text[:40]} is too large")
+    return value
 
 
 def _fault_failure(answer: Answer) -> Failure:
@@ -615,11 +696,44 @@ def _header_safe(value: str) -> str:
     return value.encode("latin-1", "replace").decode("latin-1").replace("\r", " ").replace("\n", " ")
 
 
-async def _not_found(request: Request) -> Any:
-    from starlette.responses import Response
+class _Unrouted:
+    """Every request no route took: a 405 in the error shape of the surface that owns the path, else a 404.
 
-    message = f"Unknown path {request.method} {request.url.path}. mockopper serves the compat API under {BASE_PATH}."
-    return Response(universal_error(404, message, "not_found_error"), status_code=404, media_type="application/json")
+    An ASGI class rather than a function so that its route takes every method: a POST to an
+    unknown path is a 404, not Starlette's plain-text 405.
+    """
+
+    def __init__(self, mock: MockApp, compat: Sequence[Any]) -> None:
+        self.mock = mock
+        self.compat = compat
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        method, path = scope["method"], scope["path"]
+        owners = [r for r in self.compat if isinstance(r, StarletteRoute) and r.matches(scope)[0] is Match.PARTIAL]
+        response: ASGIApp
+        if owners:
+            # The most specific template owns the path: `/v1/models/{model}:countTokens` over `/v1/models/{model}`.
+            route = max(owners, key=lambda r: len(re.sub(r"{[^}]*}", "", r.path)))
+            allowed = ", ".join(sorted(route.methods or ()))
+            endpoint = route.endpoint
+            assert isinstance(endpoint, _Endpoint)
+            request = Request(scope)
+            headers_in = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
+            call = Call(method, path, {}, dict(request.query_params), headers_in, self.mock.history)
+            surface = next((s for s in endpoint.surfaces if s.claims(call)), endpoint.surfaces[0])
+            failure = Failure(
+                405,
+                f"Method {method} is not allowed on {path}; it takes {allowed}.",
+                code="method_not_allowed",
+                should_retry=False,
+                source="request",
+            )
+            headers = [("allow", allowed), *surface.error_headers(failure)]
+            response = BodyResponse(405, _json_bytes(surface.error_body(failure)), headers)
+        else:
+            message = f"Unknown path {method} {path}. mockopper serves the compat API under {BASE_PATH}."
+            response = BodyResponse(404, universal_error(404, message, "not_found_error"))
+        await response(scope, receive, send)
 
 
 def create_app(scenario: Scenario | str | None = None, **settings: Any) -> MockApp:

@@ -107,6 +107,13 @@ def main() -> None:
     "--max-body", default=32 * 1024 * 1024, show_default=True, type=int, help="Largest request body in bytes."
 )
 @click.option("--journal-size", default=1000, show_default=True, type=int, help="Requests kept in the journal.")
+@click.option(
+    "--history-size",
+    default=1000,
+    show_default=True,
+    type=int,
+    help="Answers kept for previous_response_id and previous_interaction_id.",
+)
 @click.option("--quiet", "-q", is_flag=True, help="Do not log each request.")
 def serve(
     scenario: str,
@@ -119,6 +126,7 @@ def serve(
     watch: bool,
     max_body: int,
     journal_size: int,
+    history_size: int,
     quiet: bool,
 ) -> None:
     """Serve the mock compat API until interrupted."""
@@ -135,6 +143,7 @@ def serve(
         cors_origins=cors_origins or ("*",),
         max_body_bytes=max_body,
         journal_size=journal_size,
+        history_size=history_size,
         seed=seed,
     )
     app = MockApp(loaded, settings)

@@ -13,6 +13,7 @@ import fnmatch
 import random
 import threading
 import time
+from collections import OrderedDict
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -22,7 +23,7 @@ from mockopper.conversation import Conversation, estimate_tokens
 from mockopper.matching import OPT_IN_APIS, CompiledRule, NearMiss, compile_rules, explain, first_match
 from mockopper.scenarios import ErrorSpec, FaultSpec, ModelSpec, Reply, Scenario, StreamSpec
 from mockopper.streaming import chunk_text, compact_json
-from mockopper.templates import compile_template
+from mockopper.templates import TemplateError, compile_template
 
 __all__ = ["Answer", "Attempt", "Decision", "Engine", "Failure", "ToolCall", "is_retryable"]
 
@@ -176,6 +177,28 @@ class Decision:
         return "unmatched" if self.unmatched else "error"
 
 
+class _Counts:
+    """Counts per key, forgetting the least recently counted key past `limit` keys.
+
+    Chaos counts each distinct request content it sees; bounded, a soak of endless
+    distinct requests cannot grow memory. A content unseen for `limit` others counts afresh.
+    """
+
+    def __init__(self, limit: int = 10_000) -> None:
+        self._counts: OrderedDict[Any, int] = OrderedDict()
+        self._limit = limit
+
+    def bump(self, key: Any) -> int:
+        count = self._counts.pop(key, 0) + 1
+        self._counts[key] = count
+        if len(self._counts) > self._limit:
+            self._counts.popitem(last=False)
+        return count
+
+    def __len__(self) -> int:
+        return len(self._counts)
+
+
 class _State:
     """One loaded scenario and its counters; replaced whole on load and reset."""
 
@@ -184,8 +207,8 @@ class _State:
         self.seed = seed
         self.rules: tuple[CompiledRule, ...] = compile_rules(scenario)
         self.rule_calls: dict[int, int] = {}
-        self.model_calls: dict[str, int] = {}
-        self.chaos_seen: dict[tuple[str, str, str], int] = {}
+        self.model_calls = _Counts()
+        self.chaos_seen = _Counts()  # keyed by (surface, request content, model): how often each was seen
         self.fleet_globs = [(name, spec) for name, spec in scenario.models.items() if any(c in name for c in "*?[")]
 
 
@@ -243,7 +266,11 @@ class _Context:
         return ""
 
     def faker(self, provider: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
-        return getattr(self.fake, provider)(*args, **kwargs)
+        try:
+            return getattr(self.fake, provider)(*args, **kwargs)
+        except Exception as exc:  # arguments this provider refuses: the scenario's mistake, answered as one
+            shown = ", ".join([*map(repr, args), *(f"{k}={v!r}" for k, v in kwargs.items())])
+            raise _Unanswerable(f"faker.{provider}({shown}) failed: {exc}") from None
 
 
 def _render_json(value: Any, ctx: _Context) -> Any:
@@ -330,7 +357,7 @@ class Engine:
         spec = self._fleet(state, model)
         if spec is not None and (spec.error is not None or spec.fail_first):
             with self._lock:
-                count = state.model_calls[model] = state.model_calls.get(model, 0) + 1
+                count = state.model_calls.bump(model)
             failing = count <= spec.fail_first if spec.fail_first is not None else True
             if failing:
                 error = spec.error or ErrorSpec(status=503)
@@ -351,7 +378,7 @@ class Engine:
             # Counted per surface: the same question asked through another SDK is other traffic.
             slot = (conv.api, conv.digest, model)
             with self._lock:
-                seen = state.chaos_seen[slot] = state.chaos_seen.get(slot, 0) + 1
+                seen = state.chaos_seen.bump(slot)
             draw = fakes.derive(state.seed, "chaos", model, conv.digest, seen) / 2**64
             if draw < chaos.rate:
                 status = chaos.statuses[
@@ -385,14 +412,14 @@ class Engine:
         reply = rule.rule.reply_for(call)
         key = f"{state.seed}|{rule.index}:{rule.name}|{conv.digest}|{call}"
         ctx = _Context(conv, model, call, key, state.seed)
-        if reply.error is not None:
-            message = compile_template(reply.error.message).render(ctx) if reply.error.message else None
-            failure = Failure.from_spec(reply.error, message, delay_ms=reply.delay_ms or 0)
-            attempts.append(Attempt(model, "error", failure.status, rule.name))
-            return Decision(model, attempts, failure=failure, rule=rule.name)
         try:
+            if reply.error is not None:
+                message = compile_template(reply.error.message).render(ctx) if reply.error.message else None
+                failure = Failure.from_spec(reply.error, message, delay_ms=reply.delay_ms or 0)
+                attempts.append(Attempt(model, "error", failure.status, rule.name))
+                return Decision(model, attempts, failure=failure, rule=rule.name)
             answer = self._render(state, conv, model, reply, ctx)
-        except _Unanswerable as exc:
+        except (_Unanswerable, TemplateError) as exc:
             failure = Failure(
                 status=400,
                 message=f"Rule {rule.name!r} cannot answer this request: {exc}",

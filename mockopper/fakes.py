@@ -47,7 +47,13 @@ def ident(key: str, prefix: str, label: object = "", length: int = 24) -> str:
 # --- JSON Schema instances ----------------------------------------------------------------
 
 Faker = Any  # a seeded faker.Faker; typed loosely to keep faker out of import time
-_MAX_DEPTH = 8
+_MAX_DEPTH = 8  # below this depth optional properties and extra array items are generated
+# Bounds that keep a hostile schema (sent by a request) from taking unbounded time or memory:
+# past them the instance is cut short rather than generated in full.
+_HARD_DEPTH = 48
+_MAX_VALUES = 10_000
+_MAX_ITEMS = 1_000
+_MAX_CHARS = 10_000
 
 _HINTS: tuple[tuple[str, str], ...] = (
     ("email", "email"),
@@ -118,6 +124,7 @@ class _Generator:
         self.rng = rng
         self.fake = fake
         self.clock = clock
+        self.budget = _MAX_VALUES  # values still to generate
 
     def resolve(self, schema: Mapping[str, Any], depth: int) -> Mapping[str, Any]:
         seen = 0
@@ -141,7 +148,10 @@ class _Generator:
             schema = {}
         if schema is False or not isinstance(schema, Mapping):
             return None
+        self.budget -= 1
         schema = self.resolve(schema, depth)
+        if depth > _HARD_DEPTH or self.budget < 0:
+            return _EMPTY.get(_type_of(schema))
         if "const" in schema:
             return schema["const"]
         if isinstance(schema.get("enum"), list) and schema["enum"]:
@@ -158,7 +168,7 @@ class _Generator:
                     else:
                         merged.setdefault(key, val)
             rest = {k: v for k, v in schema.items() if k != "allOf"}
-            return self.value({**merged, **rest}, name, depth)
+            return self.value({**merged, **rest}, name, depth + 1)
         for key in ("anyOf", "oneOf"):
             options = schema.get(key)
             if isinstance(options, list) and options:
@@ -168,7 +178,7 @@ class _Generator:
                 choice = self.rng.choice(concrete or options)
                 rest = {k: v for k, v in schema.items() if k != key}
                 choice = self.resolve(choice, depth) if isinstance(choice, Mapping) else choice
-                return self.value({**rest, **choice} if isinstance(choice, Mapping) else choice, name, depth)
+                return self.value({**rest, **choice} if isinstance(choice, Mapping) else choice, name, depth + 1)
         kind = _type_of(schema)
         if kind == "object":
             return self.obj(schema, depth)
@@ -188,7 +198,7 @@ class _Generator:
         props = schema.get("properties")
         props = props if isinstance(props, Mapping) else {}
         required = schema.get("required")
-        required = set(required) if isinstance(required, list) else set()
+        required = {k for k in required if isinstance(k, str)} if isinstance(required, list) else set()
         out: dict[str, Any] = {}
         for key, sub in props.items():
             if depth >= _MAX_DEPTH and key not in required:
@@ -200,8 +210,8 @@ class _Generator:
         return out
 
     def arr(self, schema: Mapping[str, Any], name: str, depth: int) -> list[Any]:
-        low = _int(schema.get("minItems"), 0)
-        high = _int(schema.get("maxItems"), max(low, 3))
+        low = min(_int(schema.get("minItems"), 0), _MAX_ITEMS)
+        high = min(_int(schema.get("maxItems"), max(low, 3)), _MAX_ITEMS)
         prefix = schema.get("prefixItems")
         items = schema.get("items", {})
         if isinstance(items, list):  # draft-4 tuple form
@@ -214,7 +224,7 @@ class _Generator:
         prefix = prefix if isinstance(prefix, list) else []
         unique = schema.get("uniqueItems") is True
         attempts = 0
-        while len(out) < count and attempts < count * 10:
+        while len(out) < count and attempts < count * 10 and self.budget > 0:
             attempts += 1
             index = len(out)
             sub = prefix[index] if index < len(prefix) else items
@@ -228,22 +238,31 @@ class _Generator:
         low, high = _bounds(schema, integer=True)
         step = schema.get("multipleOf")
         if isinstance(step, (int, float)) and step > 0:
-            first = math.ceil(low / step)
-            last = math.floor(high / step)
-            if last >= first:
-                return int(self.rng.randint(first, last) * step)
+            try:
+                first = math.ceil(low / step)
+                last = math.floor(high / step)
+                if last >= first:
+                    return int(self.rng.randint(first, last) * step)
+            except (OverflowError, ValueError):  # bounds and step too far apart for floats
+                pass
         return self.rng.randint(int(low), int(high))
 
     def number(self, schema: Mapping[str, Any]) -> float | int:
         low, high = _bounds(schema, integer=False)
         step = schema.get("multipleOf")
         if isinstance(step, (int, float)) and step > 0:
-            first = math.ceil(low / step)
-            last = math.floor(high / step)
-            if last >= first:
-                value = self.rng.randint(first, last) * step
-                return round(value, 10)
+            try:
+                first = math.ceil(low / step)
+                last = math.floor(high / step)
+                if last >= first:
+                    value = self.rng.randint(first, last) * step
+                    if math.isfinite(value):
+                        return round(value, 10)
+            except (OverflowError, ValueError):  # bounds and step too far apart for floats
+                pass
         value = round(self.rng.uniform(low, high), 2)
+        if not math.isfinite(value):  # the span overflows a float
+            value = round(low / 2 + high / 2, 2)
         if value <= low and _excl(schema, "exclusiveMinimum"):
             value = low + (high - low) / 2
         if value >= high and _excl(schema, "exclusiveMaximum"):
@@ -257,12 +276,12 @@ class _Generator:
             value = _from_pattern(schema["pattern"], self.rng)
         if value is None:
             value = self.hinted(name)
-        low = _int(schema.get("minLength"), 0)
+        low = min(_int(schema.get("minLength"), 0), _MAX_CHARS)
         high = _int(schema.get("maxLength"), 0) or None
         if high is not None and len(value) > high:
             value = value[:high].rstrip() or value[:high]
-        while len(value) < low:
-            value += self.rng.choice("abcdefghijklmnopqrstuvwxyz")
+        if len(value) < low:
+            value += "".join(self.rng.choice("abcdefghijklmnopqrstuvwxyz") for _ in range(low - len(value)))
         return value
 
     def formatted(self, fmt: str) -> str | None:
@@ -333,7 +352,13 @@ def _type_of(schema: Mapping[str, Any]) -> str:
 
 
 def _int(value: Any, default: int) -> int:
-    return int(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else default
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        return default
+    return int(value)
+
+
+# What a value is cut short to when a schema nests too deeply or asks for too much.
+_EMPTY: dict[str, Any] = {"object": {}, "array": [], "string": "", "integer": 0, "number": 0, "boolean": False}
 
 
 def _excl(schema: Mapping[str, Any], key: str) -> bool:
@@ -384,22 +409,31 @@ _CATEGORIES = {
 }
 
 
+# Anchors the sampler honours by construction; any other assertion makes it give up.
+_ANCHORS = frozenset({"AT_BEGINNING", "AT_BEGINNING_STRING", "AT_END", "AT_END_STRING"})
+_MAX_REPEAT = 100
+
+
 def _from_pattern(pattern: str, rng: random.Random) -> str | None:
+    """A string the pattern matches, or None when the pattern uses what the sampler cannot honour.
+
+    The sample is correct by construction, so it is never checked with `re`: a pattern sent by
+    a request could make that check backtrack for ever.
+    """
+    if len(pattern) > _MAX_CHARS:
+        return None
     try:
         parsed = sre_parse.parse(pattern)
         out = _emit(parsed, rng, 0)
     except Exception:
         return None
-    try:
-        return out if re.search(pattern, out) else None
-    except re.error:
-        return None
+    return out if len(out) <= _MAX_CHARS else None
 
 
 def _emit(items: Any, rng: random.Random, depth: int) -> str:
     if depth > 20:
         raise ValueError("pattern too deep")
-    out = []
+    out: list[str] = []
     for op, arg in items:
         name = str(op)
         if name == "LITERAL":
@@ -410,14 +444,18 @@ def _emit(items: Any, rng: random.Random, depth: int) -> str:
             out.append(_emit_class(arg, rng))
         elif name in ("MAX_REPEAT", "MIN_REPEAT", "POSSESSIVE_REPEAT"):
             low, high, sub = arg
+            if low > _MAX_REPEAT:
+                raise ValueError("pattern repeats too often")
             high = min(high, low + 3) if high != sre_parse.MAXREPEAT else low + 3
             for _ in range(rng.randint(low, max(low, high))):
                 out.append(_emit(sub, rng, depth + 1))
+                if sum(map(len, out)) > _MAX_CHARS:
+                    raise ValueError("pattern too long")
         elif name == "SUBPATTERN":
             out.append(_emit(arg[-1], rng, depth + 1))
         elif name == "BRANCH":
             out.append(_emit(rng.choice(arg[1]), rng, depth + 1))
-        elif name in ("AT", "ASSERT", "ASSERT_NOT"):
+        elif name == "AT" and str(arg) in _ANCHORS:
             continue
         elif name == "CATEGORY":
             out.append(rng.choice(_CATEGORIES.get(str(arg), "x")))

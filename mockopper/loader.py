@@ -136,6 +136,13 @@ class _Builder:
                 )
             )
             return None
+        except (ValueError, OverflowError) as exc:  # an integer of 5,000 digits, a date out of range...
+            shown = str(getattr(node, "value", ""))
+            shown = shown if len(shown) <= 40 else shown[:37] + "..."
+            self.problems.append(
+                Problem(self.filename, node.start_mark.line + 1, _fmt(path), f"cannot read {shown!r}: {exc}")
+            )
+            return None
         if not isinstance(value, (str, int, float, bool, type(None))):
             return str(value)  # dates and times read as text
         return value

@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from mockopper.conversation import Conversation
+from mockopper.journal import REDACTED, SECRET_HEADERS
 from mockopper.scenarios import Match, Rule, Scenario, TextLookup
 
 __all__ = ["CompiledRule", "NearMiss", "compile_rules", "describe_unmatched", "explain", "first_match"]
@@ -265,6 +266,8 @@ def _header(m: Match) -> Check | None:
             if value is None:
                 return lambda: f"header: expected {name} {expects}, the request has no {name} header"
             if not test(value):
+                if name in SECRET_HEADERS:  # a credential is never shown, neither the rule's nor the request's
+                    return lambda: f"header: {name} does not satisfy the rule's condition ({REDACTED})"
                 return lambda: f"header: expected {name} {expects}, got {_show(value)}"
         return None
 

@@ -46,10 +46,13 @@ _FAKER_DENIED = frozenset(
         "pyset",
         "pytuple",
         "pydict",
+        # evaluates its argument as a Faker format, which calls any attribute of Faker by name
+        "pystr_format",
     }
 )
 _MAX_NUMBER = 1000
 _MAX_STRING = 1000
+MAX_RENDERED = 16 * 1024 * 1024  # characters one template may render to
 
 
 class TemplateError(ValueError):
@@ -69,7 +72,7 @@ def _upper(v: Any) -> Any:
 
 
 def _json_filter(v: Any) -> str:
-    return json.dumps(v, ensure_ascii=False)
+    return json.dumps(v, ensure_ascii=False, default=str)
 
 
 _FILTERS: dict[str, Callable[..., Any]] = {
@@ -94,8 +97,9 @@ def _text(value: Any) -> str:
         return str(value)
     if isinstance(value, bytes):
         return value.decode("utf-8", "replace")
-    if isinstance(value, (list, dict)):
-        return json.dumps(value, ensure_ascii=False)
+    if isinstance(value, (list, tuple, dict)):
+        # Faker's structures hold dates and Decimals (faker.profile): those read as their text
+        return json.dumps(value, ensure_ascii=False, default=str)
     return str(value)
 
 
@@ -171,14 +175,24 @@ class Template:
     def render(self, ctx: RenderContext) -> str:
         if self.is_static:
             return self.source
-        return "".join(p if isinstance(p, str) else _text(p.evaluate(ctx)) for p in self.parts)
+        out: list[str] = []
+        size = 0
+        for part in self.parts:
+            text = part if isinstance(part, str) else _text(part.evaluate(ctx))
+            size += len(text)
+            if size > MAX_RENDERED:
+                raise TemplateError(f"the template renders to more than {MAX_RENDERED} characters")
+            out.append(text)
+        return "".join(out)
 
     def render_value(self, ctx: RenderContext) -> Any:
         """Like `render`, but a template that is one expression keeps its value's type."""
         if len(self.parts) == 1 and isinstance(self.parts[0], Expr):
             value = self.parts[0].evaluate(ctx)
-            if value is None or isinstance(value, (str, int, float, bool, list, dict)):
+            if value is None or isinstance(value, (str, int, float, bool)):
                 return value
+            if isinstance(value, (list, tuple, dict)):
+                return json.loads(_text(value))  # plain JSON values all the way down
             return _text(value)
         return self.render(ctx)
 

@@ -306,7 +306,7 @@ def _tool_choice(body: Mapping[str, Any]) -> tuple[str, str | None]:
     if choice is None:
         return "auto", None
     kind = choice.get("type")
-    if kind not in _TOOL_CHOICE:
+    if not isinstance(kind, str) or kind not in _TOOL_CHOICE:
         raise _tag_error("tool_choice", kind, tuple(_TOOL_CHOICE))
     declared = [t.get("name") for t in body.get("tools") or ()]  # server tools included
     if not declared and kind != "none":

@@ -53,6 +53,7 @@ _DATA_FIELDS = (
 )
 _FINISH = {"stop": "STOP", "length": "MAX_TOKENS", "tool_calls": "STOP", "content_filter": "SAFETY"}
 MAX_DIMENSIONS = 3072
+MAX_BATCH = 100  # requests in one batchEmbedContents, as the API allows
 
 
 def model_routes(*methods: str) -> tuple[Route, ...]:
@@ -132,9 +133,11 @@ def _string(value: Any, where: str) -> str | None:
 def _integer(value: Any, where: str) -> int | None:
     if value is None:
         return None
-    if isinstance(value, bool) or not isinstance(value, int | str) or (isinstance(value, str) and not value.isdigit()):
+    if isinstance(value, str) and value.isascii() and value.isdigit() and len(value) <= 10:
+        value = int(value)
+    if isinstance(value, bool) or not isinstance(value, int) or not -(2**31) <= value < 2**31:
         raise invalid(where, "TYPE_INT32", value)
-    return int(value)
+    return value
 
 
 @dataclass(slots=True)
@@ -529,6 +532,13 @@ class GeminiEmbed(GoogleErrors, Surface):
             requests = _repeated(raw, key, "EmbedContentRequest")
             if not requests:
                 raise RequestError(400, "* BatchEmbedContentsRequest.requests: requests is not specified", param=key)
+            if len(requests) > MAX_BATCH:
+                raise RequestError(
+                    400,
+                    f"* BatchEmbedContentsRequest.requests: at most {MAX_BATCH} requests can be in one batch, "
+                    f"got {len(requests)}.",
+                    param=key,
+                )
             parsed = [
                 self._request(_message(r, f"{key}[{i}]", "EmbedContentRequest"), f"{key}[{i}].")
                 for i, r in enumerate(requests)

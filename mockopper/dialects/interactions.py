@@ -97,6 +97,10 @@ class _Builder:
         return self.messages
 
 
+def _is_content(kind: Any) -> bool:
+    return isinstance(kind, str) and kind in _CONTENT_TYPES
+
+
 def _object(value: Any, where: str) -> Mapping[str, Any]:
     if not isinstance(value, Mapping):
         raise RequestError(
@@ -125,13 +129,20 @@ def _result(value: Any) -> str:
 def _item(item: Mapping[str, Any], where: str, builder: _Builder, role: str) -> None:
     """One content block or step; `role` says whose turn a bare content block belongs to."""
     kind = item.get("type", "text" if "text" in item else None)
+    if kind is not None and not isinstance(kind, str):
+        raise RequestError(
+            400,
+            f"Invalid type for '{where}.type': expected a string, but got {kind_of(kind)} instead.",
+            param=f"{where}.type",
+            code="invalid_type",
+        )
     if kind == "text":
         text = expect(item, "text", str, where=f"{where}.")
         if role == "model":
             builder.model_text(text)
         else:
             builder.user(text)
-    elif kind in _CONTENT_TYPES:
+    elif _is_content(kind):
         if role == "user":
             builder.user("", attachments=1)
     elif kind == "user_input":
@@ -183,7 +194,7 @@ def parse_input(raw: Any, names: dict[str, str], where: str = "input") -> list[M
     if not raw:
         raise RequestError(400, f"Invalid '{where}': empty array.", param=where, code="empty_array")
     items = [_object(item, f"{where}[{i}]") for i, item in enumerate(raw)]
-    if all(item.get("type", "text" if "text" in item else None) in _CONTENT_TYPES for item in items):
+    if all(_is_content(item.get("type", "text" if "text" in item else None)) for item in items):
         # Content blocks given together are one user turn.
         texts = [
             expect(item, "text", str, where=f"{where}[{i}].")
@@ -214,9 +225,7 @@ def parse_input(raw: Any, names: dict[str, str], where: str = "input") -> list[M
                     param=f"{here}.content",
                     code="invalid_type",
                 )
-            if role == "user" and all(
-                _object(c, f"{here}.content").get("type", "text") in _CONTENT_TYPES for c in content
-            ):
+            if role == "user" and all(_is_content(_object(c, f"{here}.content").get("type", "text")) for c in content):
                 _item({"type": "user_input", "content": content}, here, builder, role)
                 continue
             for j, block in enumerate(content):
@@ -267,7 +276,7 @@ def _tool_choice(config: Mapping[str, Any], tools: tuple[Tool, ...]) -> tuple[tu
         )
     if allowed:
         declared = {t.name for t in tools}
-        unknown = [n for n in allowed if n not in declared]
+        unknown = [n for n in allowed if not isinstance(n, str) or n not in declared]
         if unknown:
             raise RequestError(
                 400,
@@ -293,7 +302,7 @@ def _response_format(body: Mapping[str, Any]) -> tuple[Mapping[str, Any] | None,
     wants = mime == "application/json"
     for i, item in enumerate(formats):
         fmt = _object(item, "response_format" if isinstance(raw, Mapping) else f"response_format[{i}]")
-        if fmt.get("type") in _OUTPUT_FORMATS:
+        if isinstance(fmt.get("type"), str) and fmt["type"] in _OUTPUT_FORMATS:
             if fmt.get("type") == "text" and fmt.get("mime_type") == "application/json":
                 wants = True
                 schema = schema_of(fmt.get("schema")) or None

@@ -92,6 +92,13 @@ def parse_tools(body: Mapping[str, Any]) -> tuple[tuple[Tool, ...], str, str | N
                 code="invalid_type",
             )
         kind = item.get("type", "function")
+        if not isinstance(kind, str):
+            raise RequestError(
+                400,
+                f"Invalid type for '{where}.type': expected a string, but got {kind_of(kind)} instead.",
+                param=f"{where}.type",
+                code="invalid_type",
+            )
         spec = item.get(kind) if isinstance(item.get(kind), Mapping) else None
         if spec is None:
             raise RequestError(
@@ -124,7 +131,8 @@ def parse_tools(body: Mapping[str, Any]) -> tuple[tuple[Tool, ...], str, str | N
         if choice.get("type") == "function" and isinstance(function, Mapping) and isinstance(function.get("name"), str):
             mode, required = "function", function["name"]
         elif choice.get("type") == "allowed_tools":
-            mode = str((choice.get("allowed_tools") or {}).get("mode", "auto"))
+            allowed = optional(choice, "allowed_tools", dict, where="tool_choice.", default={})
+            mode = str(allowed.get("mode", "auto"))
         else:
             raise RequestError(
                 400,

@@ -385,6 +385,12 @@ class Responses(OpenAIErrors, Surface):
 
     def read_item(self, item: Mapping[str, Any], where: str, state: _Input, call: Call) -> None:
         kind = item.get("type", "message" if "role" in item else None)
+        if kind is not None and not isinstance(kind, str):
+            raise _bad(
+                f"{where}.type",
+                f"Invalid type for '{where}.type': expected a string, but got {kind_of(kind)} instead.",
+                "invalid_type",
+            )
         if kind == "message":
             role = expect(item, "role", str, where=f"{where}.")
             if role not in _ROLES:
