@@ -2,8 +2,10 @@
 
 Only loopback clients may use it, unless the server was given an admin token; then
 every client must present it (`x-mockopper-token` header, `Authorization: Bearer`, or
-`?token=`). It is same-origin only: no CORS, and requests from pages on another origin
-(or addressed to a name other than localhost, as after DNS rebinding) are refused.
+`?token=`). Browsers may call it only from pages served on this machine (localhost, any
+port) or from origins given by name with `--cors-origin`: a page on the open web cannot
+read the journal or swap the scenario through the user's browser. Requests addressed to
+a name other than localhost (as after DNS rebinding) are refused.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import asyncio
 import hmac
 import ipaddress
 import json
+import re
 from collections.abc import AsyncIterator
 from importlib import resources
 from typing import TYPE_CHECKING, Any
@@ -49,6 +52,10 @@ def _refusal(status: int, message: str) -> Response:
     )
 
 
+# Pages served from this machine: http(s)://localhost, 127.x.x.x or [::1], any port.
+LOCAL_ORIGIN = r"https?://(localhost|127(\.\d{1,3}){3}|\[::1\])(:\d+)?"
+
+
 def _is_loopback(host: str | None) -> bool:
     if host is None:
         return False
@@ -74,11 +81,19 @@ def _local_name(host: str) -> bool:
 
 
 def _allowed(mock: MockApp, request: Request) -> Response | None:
-    # A web page on another origin must not read the journal or swap the scenario through the
-    # user's browser (which is a loopback client): no CORS here, and cross-origin requests refused.
+    # A web page on the open web must not read the journal or swap the scenario through the
+    # user's browser (which is a loopback client): only pages from this machine, or from
+    # origins the server was told about by name, may call the admin API.
     origin = request.headers.get("origin")
-    if origin is not None and urlsplit(origin).netloc != request.headers.get("host"):
-        return _refusal(403, f"The admin API does not answer pages from another origin ({origin}).")
+    if (
+        origin is not None
+        and urlsplit(origin).netloc != request.headers.get("host")
+        and not re.fullmatch(LOCAL_ORIGIN, origin)
+        and origin not in mock.settings.cors_origins
+    ):
+        return _refusal(
+            403, f"The admin API does not answer pages from {origin} (start the server with --cors-origin to allow it)."
+        )
     token = mock.settings.admin_token
     if token:
         given = request.headers.get("x-mockopper-token") or request.query_params.get("token") or ""

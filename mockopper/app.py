@@ -90,14 +90,23 @@ def universal_error(status: int, message: str, type_: str = "invalid_request_err
     )
 
 
-class _CompatCORS(CORSMiddleware):
-    """CORS for the compat API only: the admin API is same-origin (a web page must not read the journal)."""
+class _CORS:
+    """CORS: the compat API answers the configured origins (any by default); the admin API only
+    pages served from this machine (localhost) and origins configured by name, so a page on
+    the open web cannot read the journal or swap the scenario through the user's browser."""
+
+    def __init__(self, app: ASGIApp, origins: Sequence[str]) -> None:
+        common: dict[str, Any] = {"allow_methods": ["*"], "allow_headers": ["*"], "max_age": 600}
+        self.compat = CORSMiddleware(app, allow_origins=list(origins), expose_headers=_EXPOSED, **common)
+        self.admin = CORSMiddleware(
+            app, allow_origins=[o for o in origins if o != "*"], allow_origin_regex=admin.LOCAL_ORIGIN, **common
+        )
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and scope["path"].startswith(admin.PREFIX):
-            await self.app(scope, receive, send)
-            return
-        await super().__call__(scope, receive, send)
+            await self.admin(scope, receive, send)
+        else:
+            await self.compat(scope, receive, send)
 
 
 class _Endpoint:
@@ -210,16 +219,7 @@ class MockApp:
         compat = list(routes)
         routes += admin.routes(self)
         routes.append(StarletteRoute("/{path:path}", _Unrouted(self, compat)))
-        middleware = [
-            Middleware(
-                _CompatCORS,
-                allow_origins=list(self.settings.cors_origins),
-                allow_methods=["*"],
-                allow_headers=["*"],
-                expose_headers=_EXPOSED,
-                max_age=600,
-            ),
-        ]
+        middleware = [Middleware(_CORS, origins=self.settings.cors_origins)]
         return Starlette(routes=routes, middleware=middleware)
 
     # --- the pipeline -----------------------------------------------------------------

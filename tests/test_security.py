@@ -1,4 +1,4 @@
-"""Security: loopback by default, a same-origin admin API, sandboxed templates, safe YAML,
+"""Security: loopback by default, an admin API closed to the open web, sandboxed templates, safe YAML,
 no file reads from anything a request sends, and API keys never shown.
 
 The admin API's loopback and token rules themselves are tested in test_admin.py; this
@@ -158,7 +158,7 @@ def test_serve_max_body_is_the_limit(served: Served) -> None:
     assert "the limit is 4096 bytes" in response.json()["error"]["message"]
 
 
-# --- the admin API is same-origin ----------------------------------------------------------------
+# --- the admin API answers this machine's pages only ----------------------------------------------
 
 ADMIN_ROUTES = [
     ("GET", "/__mockopper/"),
@@ -190,6 +190,31 @@ def test_a_page_on_another_origin_cannot_use_the_admin_api(mockopper: Mockopper,
     preflight = httpx2.options(mockopper.url + path, headers={**evil, "access-control-request-method": method})
     assert "access-control-allow-origin" not in preflight.headers
     assert mockopper.app.scenario.name == "default"  # nothing was swapped
+
+
+@pytest.mark.parametrize(("method", "path"), ADMIN_ROUTES)
+def test_a_page_served_from_localhost_may_use_the_admin_api(mockopper: Mockopper, method: str, path: str) -> None:
+    """A frontend dev server on this machine (say Vite on :5173) drives the mock from the browser."""
+    local = {"origin": "http://localhost:5173"}
+    preflight = httpx2.options(
+        mockopper.url + path,
+        headers={**local, "access-control-request-method": method, "access-control-request-headers": "content-type"},
+    )
+    assert preflight.status_code == 200
+    assert preflight.headers["access-control-allow-origin"] == "http://localhost:5173"
+    if path.endswith("/events"):
+        return  # a live feed: its headers are checked through the preflight
+    response = httpx2.request(method, mockopper.url + path, headers=local, content=b"name: from-localhost\nrules: []\n")
+    assert response.status_code == 200
+    assert response.headers["access-control-allow-origin"] == "http://localhost:5173"
+
+
+def test_an_origin_named_with_cors_origin_may_use_the_admin_api() -> None:
+    with MockServer(cors_origins=("https://app.test",)) as server:
+        named = httpx2.get(server.url + "/__mockopper/health", headers={"origin": "https://app.test"})
+        assert named.status_code == 200 and named.headers["access-control-allow-origin"] == "https://app.test"
+        other = httpx2.get(server.url + "/__mockopper/health", headers={"origin": "https://other.test"})
+        assert other.status_code == 403 and "access-control-allow-origin" not in other.headers
 
 
 def test_a_name_rebound_to_loopback_cannot_use_the_admin_api(mockopper: Mockopper) -> None:
