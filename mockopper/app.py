@@ -328,6 +328,7 @@ class MockApp:
             record.outcome = playback.outcome
             if playback.frames:
                 record.response_events = playback.frames
+                record.events_omitted = playback.omitted
             record.duration_ms = round((time.perf_counter() - started) * 1000, 3)
             self.journal.close(record)
 
@@ -523,6 +524,7 @@ class MockApp:
         finally:
             record.outcome = outcome
             record.response_events = playback.frames
+            record.events_omitted = playback.omitted
             record.duration_ms = round((time.perf_counter() - started) * 1000, 3)
             self.journal.close(record)
         return outcome

@@ -77,6 +77,7 @@ class RequestRecord:
     response_headers: dict[str, str] = field(default_factory=dict)
     response_body: Any = None
     response_events: list[str] | None = None
+    events_omitted: int = 0  # a long stream's events past what the journal keeps
     outcome: str = "pending"
     duration_ms: float | None = None
 

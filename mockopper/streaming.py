@@ -37,6 +37,7 @@ _WORD = re.compile(r"\s*\S+|\s+$")
 _COMPACT = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
 # Unpaced events go out in writes of this many (small enough that a client's reads keep them whole).
 _BATCH = 32
+KEEP_BYTES = 256 * 1024
 
 
 def compact_json(value: Any) -> str:
@@ -81,12 +82,21 @@ def frame(event: Event) -> bytes:
 
 @dataclass(slots=True)
 class Playback:
-    """What happened while an answer was played out, for the journal."""
+    """What happened while an answer was played out, for the journal (which keeps a stream's
+    first `KEEP_BYTES` of events, so a long stream cannot fill memory)."""
 
     outcome: str = "complete"  # complete | disconnect | truncate | error | hang | client_closed
     frames: list[str] = field(default_factory=list)
     chunks: int = 0
-    gaps_ms: list[float] = field(default_factory=list)
+    kept: int = 0  # bytes of frames kept
+    omitted: int = 0  # frames not kept
+
+    def keep(self, frame: str) -> None:
+        if self.kept < KEEP_BYTES:
+            self.frames.append(frame)
+            self.kept += len(frame)
+        else:
+            self.omitted += 1
 
 
 class _Watch:
@@ -245,8 +255,10 @@ class SSEResponse:
 
             async def write(event: Event) -> None:
                 data = frame(event)
-                if record:
-                    playback.frames.append(data.decode())
+                if record and playback.kept < KEEP_BYTES:
+                    playback.keep(data.decode())
+                elif record:
+                    playback.omitted += 1
                 if pending is None:
                     await send({"type": "http.response.body", "body": data, "more_body": True})
                     return
@@ -307,7 +319,6 @@ async def play(
     rng = random.Random(seed) if jitter else None
     strike = strike_index(events, fault)
     due = loop.time() + ttft
-    last_sent: float | None = None
     chunks = 0
     for index, event in enumerate(events):
         if index == strike:
@@ -322,10 +333,6 @@ async def play(
                 wait = due - loop.time()
                 if wait > 0:
                     await asyncio.sleep(wait)
-                now = loop.time()
-                if last_sent is not None:
-                    playback.gaps_ms.append((now - last_sent) * 1000)
-                last_sent = now
             chunks += 1
         await write(event)
     playback.chunks = chunks
@@ -380,7 +387,7 @@ async def play_frames(
 
     async def write(event: Event) -> None:
         data = event.payload()
-        playback.frames.append(data)
+        playback.keep(data)
         await send(data)
 
     return await play(

@@ -163,10 +163,7 @@ class Template:
 
     source: str
     parts: tuple[str | Expr, ...]
-
-    @property
-    def is_static(self) -> bool:
-        return all(isinstance(p, str) for p in self.parts)
+    is_static: bool = False  # no expressions: renders as its source
 
     @property
     def uses_faker(self) -> bool:
@@ -342,4 +339,4 @@ def compile_template(source: str) -> Template:
     rest = "".join(p for p in parts if isinstance(p, str))
     if "{{" in rest:
         raise TemplateError("unclosed '{{' in template (close it with '}}')")
-    return Template(source, tuple(parts))
+    return Template(source, tuple(parts), all(isinstance(p, str) for p in parts))

@@ -418,3 +418,14 @@ def test_response_headers_report_the_model_and_attempts(chat: openai.OpenAI) -> 
 def test_unknown_path_is_a_404_every_sdk_can_read(client: openai.OpenAI) -> None:
     with pytest.raises(openai.NotFoundError):
         client.get("/no/such/thing", cast_to=object)
+
+
+def test_the_journal_keeps_the_start_of_a_very_long_stream(mockopper: Mockopper, client: openai.OpenAI) -> None:
+    mockopper.load({"rules": [{"reply": {"text": "word " * 12_000, "stream": {"chunk": 5}}}]})
+    chunks = list(client.chat.completions.create(model="m", messages=user("long"), stream=True))
+    assert "".join(c.choices[0].delta.content or "" for c in chunks if c.choices) == "word " * 12_000
+    [record] = mockopper.requests
+    assert record.response_events is not None
+    kept = sum(len(f) for f in record.response_events)
+    assert 256 * 1024 <= kept < 256 * 1024 + 1024  # bounded: the rest is counted, not kept
+    assert record.events_omitted == len(chunks) + 1 - len(record.response_events)  # +1: the [DONE] line

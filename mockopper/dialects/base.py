@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from types import MappingProxyType
 from typing import Any, ClassVar
 
 from mockopper.conversation import Conversation, Extras
@@ -182,6 +183,8 @@ def kind_of(value: Any) -> str:
 
 
 def _is(value: Any, types: tuple[type, ...]) -> bool:
+    if type(value) in types:  # parsed JSON holds exact types: the common case
+        return True
     if isinstance(value, bool) and bool not in types:
         return False
     if float in types and isinstance(value, int) and not isinstance(value, bool):
@@ -231,6 +234,8 @@ def body_object(body: Any) -> Mapping[str, Any]:
 
 def parse_extras(body: Mapping[str, Any]) -> Extras:
     """Opper's top-level extras, validated: a wrong type is a 400 naming the field."""
+    if not any(key in body for key in _EXTRAS):
+        return _NO_EXTRAS
     fallbacks = optional(body, "fallback_models", list, default=[])
     for i, item in enumerate(fallbacks):
         if not isinstance(item, str) or not item:
@@ -245,6 +250,10 @@ def parse_extras(body: Mapping[str, Any]) -> Extras:
     span = optional(body, "span_uuid", str)
     evaluate = optional(body, "evaluate", bool)
     return Extras(fallback_models=tuple(fallbacks), tags=tags, span_uuid=span, evaluate=evaluate)
+
+
+_EXTRAS = ("fallback_models", "tags", "span_uuid", "evaluate")
+_NO_EXTRAS = Extras(tags=MappingProxyType({}))
 
 
 def schema_of(value: Any) -> Mapping[str, Any]:
