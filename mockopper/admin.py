@@ -20,7 +20,6 @@ from importlib import resources
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-from sse_starlette.sse import EventSourceResponse
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 from starlette.routing import Route
@@ -244,6 +243,8 @@ def routes(mock: MockApp) -> list[Route]:
                         yield {"event": "record", "data": _dump(record)}
             finally:
                 unsubscribe()
+
+        from sse_starlette.sse import EventSourceResponse  # only the inspector needs it
 
         return EventSourceResponse(feed(), ping=15, sep="\n")
 

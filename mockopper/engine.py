@@ -14,7 +14,7 @@ import random
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -215,24 +215,26 @@ class _State:
 class _Context:
     """What templates see while one reply renders."""
 
-    __slots__ = ("_faker", "call", "conv", "key", "model", "seed")
+    __slots__ = ("_faker", "_seeded", "call", "conv", "key", "model", "seed")
 
-    def __init__(self, conv: Conversation, model: str, call: int, key: str, seed: int) -> None:
+    def __init__(
+        self, conv: Conversation, model: str, call: int, key: str, seed: int, faker: Callable[[], Any]
+    ) -> None:
         self.conv = conv
         self.model = model
         self.call = call
         self.key = key
         self.seed = seed
-        self._faker: Any = None
+        self._faker = faker
+        self._seeded: Any = None
 
     @property
     def fake(self) -> Any:
-        if self._faker is None:
-            from faker import Faker
-
-            self._faker = Faker()
-            self._faker.seed_instance(fakes.derive(self.key, "faker"))
-        return self._faker
+        """The engine's Faker, seeded for this reply (replies render one at a time, on the event loop)."""
+        if self._seeded is None:
+            self._seeded = self._faker()
+            self._seeded.seed_instance(fakes.derive(self.key, "faker"))
+        return self._seeded
 
     def lookup(self, path: tuple[str, ...]) -> Any:
         conv = self.conv
@@ -292,8 +294,17 @@ class Engine:
 
     def __init__(self, scenario: Scenario, *, seed: int | None = None) -> None:
         self._lock = threading.Lock()
+        self._faker: Any = None
         self._seed_override = seed
         self._state = _State(scenario, scenario.seed if seed is None else seed)
+
+    def _fake(self) -> Any:
+        """One Faker per engine (making one costs about a millisecond); each reply reseeds it."""
+        if self._faker is None:
+            from faker import Faker
+
+            self._faker = Faker()
+        return self._faker
 
     @property
     def scenario(self) -> Scenario:
@@ -411,7 +422,7 @@ class Engine:
 
         reply = rule.rule.reply_for(call)
         key = f"{state.seed}|{rule.index}:{rule.name}|{conv.digest}|{call}"
-        ctx = _Context(conv, model, call, key, state.seed)
+        ctx = _Context(conv, model, call, key, state.seed, self._fake)
         try:
             if reply.error is not None:
                 message = compile_template(reply.error.message).render(ctx) if reply.error.message else None
