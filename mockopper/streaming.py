@@ -37,7 +37,7 @@ _WORD = re.compile(r"\s*\S+|\s+$")
 _COMPACT = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
 # Unpaced events go out in writes of this many (small enough that a client's reads keep them whole).
 _BATCH = 32
-KEEP_BYTES = 256 * 1024
+KEEP_BYTES = 64 * 1024
 
 
 def compact_json(value: Any) -> str:
@@ -310,14 +310,16 @@ async def play(
     A fault `..._after: N` strikes before the (N+1)th content chunk; when the answer has N
     chunks or fewer it strikes right after the last one, before the closing events.
     """
-    events = list(events)
+    strike: int | None = None
+    if fault is not None and not fault.hang:
+        events = list(events)  # where the fault strikes depends on the whole stream
+        strike = strike_index(events, fault)
     loop = asyncio.get_running_loop()
     ttft = pacing.ttft_ms / 1000
     interval = pacing.interval_ms / 1000
     jitter = pacing.jitter_ms / 1000
     timed = bool(ttft or interval or jitter)
     rng = random.Random(seed) if jitter else None
-    strike = strike_index(events, fault)
     due = loop.time() + ttft
     chunks = 0
     for index, event in enumerate(events):
@@ -336,7 +338,7 @@ async def play(
             chunks += 1
         await write(event)
     playback.chunks = chunks
-    if strike is not None and strike >= len(events):
+    if strike is not None and isinstance(events, list) and strike >= len(events):
         assert fault is not None
         return await _strike(fault.action, write, error_events)
     return "complete"
