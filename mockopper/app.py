@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import logging
 import math
 import re
 import time
@@ -44,7 +43,6 @@ from mockopper.streaming import BodyResponse, Playback, SSEResponse, compact_jso
 __all__ = ["BASE_PATH", "MockApp", "Settings", "create_app"]
 
 BASE_PATH = "/v3/compat"
-log = logging.getLogger("mockopper")
 
 _EXPOSED = [
     "x-mockopper-model",

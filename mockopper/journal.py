@@ -150,10 +150,6 @@ class Journal:
         with self._lock:
             return [r for r in self._entries if r.seq > since]
 
-    def last_seq(self) -> int:
-        with self._lock:
-            return self._entries[-1].seq if self._entries else 0
-
     def __iter__(self) -> Iterator[RequestRecord]:
         return iter(self.entries())
 

@@ -174,10 +174,6 @@ class Template:
     parts: tuple[str | Expr, ...]
     is_static: bool = False  # no expressions: renders as its source
 
-    @property
-    def uses_faker(self) -> bool:
-        return any(isinstance(p, Expr) and p.path[0] == "faker" for p in self.parts)
-
     def render(self, ctx: RenderContext) -> str:
         if self.is_static:
             return self.source

@@ -93,7 +93,6 @@ class Surface:
     kind: ClassVar[str] = "generate"
     routes: ClassVar[tuple[Route, ...]] = ()
     websocket_routes: ClassVar[tuple[Route, ...]] = ()  # WebSocket paths; each message is one turn
-    streaming_content_type: ClassVar[str] = "text/event-stream"
     request_id_headers: ClassVar[tuple[str, ...]] = ("x-request-id",)  # where every response carries its id
 
     # --- requests ---------------------------------------------------------------------
@@ -104,9 +103,6 @@ class Surface:
 
     def parse(self, body: Any, call: Call) -> Conversation:
         raise NotImplementedError
-
-    def wants_stream(self, body: Any, call: Call) -> bool:
-        return isinstance(body, Mapping) and body.get("stream") is True
 
     def websocket_body(self, message: Any, call: Call) -> Any:
         """The request body carried by one WebSocket message (raise RequestError to refuse it)."""
