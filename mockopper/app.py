@@ -295,7 +295,7 @@ class MockApp:
             *ids,
         ]
         if decision.rule:
-            headers_out.append(("x-mockopper-rule", _header_safe(decision.rule)))
+            headers_out.append(("x-mockopper-rule", decision.rule))
 
         failure = decision.failure
         if failure is not None and decision.unmatched:
@@ -690,10 +690,6 @@ def _fault_failure(answer: Answer) -> Failure:
     if fault is not None and fault.error is not None:
         return Failure.from_spec(fault.error, source="fault")
     return Failure(500, "The upstream provider failed while generating the response.", source="fault")
-
-
-def _header_safe(value: str) -> str:
-    return value.encode("latin-1", "replace").decode("latin-1").replace("\r", " ").replace("\n", " ")
 
 
 class _Unrouted:

@@ -145,8 +145,19 @@ async def _forever() -> None:
 def _start(status: int, headers: Iterable[tuple[str, str]], content_type: str) -> Message:
     raw = [(b"content-type", content_type.encode())]
     for name, value in headers:
-        raw.append((name.lower().encode("latin-1"), value.encode("latin-1")))
+        raw.append((name.lower().encode("latin-1"), _header_value(value)))
     return {"type": "http.response.start", "status": status, "headers": raw}
+
+
+_UNSAFE_IN_HEADER = re.compile(r"[^\x20-\x7e\t]")
+
+
+def _header_value(value: str) -> bytes:
+    """A header value as bytes HTTP allows: anything outside printable ASCII (a model id in
+    another script, a line break) is percent-encoded as UTF-8 rather than breaking the response."""
+    if _UNSAFE_IN_HEADER.search(value):
+        value = _UNSAFE_IN_HEADER.sub(lambda m: "".join(f"%{b:02X}" for b in m.group().encode()), value)
+    return value.encode("ascii")
 
 
 class BodyResponse:

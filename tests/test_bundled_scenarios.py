@@ -513,7 +513,7 @@ def test_streaming_yaml_paces_tokens_and_its_trigger_words_break_streams(mockopp
         assert statistics.median(paced.gaps) < 1
 
         fast = seen["fast"]
-        assert fast.ending == "finished" and len(fast.pieces) > 10, sdk
+        assert fast.ending == "finished" and len(fast.pieces) > 3, sdk  # a few sentences, by word
         assert fast.times[0] < paced.times[0]  # no time to first token
 
         slow = seen["slow"]

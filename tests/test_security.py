@@ -14,6 +14,7 @@ import subprocess
 import sys
 import threading
 import time
+import urllib.parse
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -686,3 +687,15 @@ def test_a_wrong_key_is_refused_without_being_echoed(kind: str) -> None:
         response = local.get("/v3/compat/v1beta/models", headers=headers, params=params)
     assert response.status_code == 401
     assert_no_key(response.text, "a 401")
+
+
+@pytest.mark.parametrize("model", ["Ā", "模型/名", "a\r\nx-injected: 1", "tab\there"])
+def test_a_model_id_that_is_no_header_value_is_percent_encoded_in_headers(mockopper: Mockopper, model: str) -> None:
+    """x-mockopper-model carries the model id: never a 500, never a second header."""
+    client = openai.OpenAI(base_url=mockopper.base_url, api_key="k", max_retries=0)
+    raw = client.chat.completions.with_raw_response.create(model=model, messages=[{"role": "user", "content": "hi"}])
+    assert raw.parse().model == model
+    assert "x-injected" not in raw.headers
+    header = raw.headers["x-mockopper-model"]
+    assert header.isascii() and "\r" not in header and "\n" not in header
+    assert urllib.parse.unquote(header) == model
