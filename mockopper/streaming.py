@@ -41,8 +41,13 @@ KEEP_BYTES = 64 * 1024
 
 
 def compact_json(value: Any) -> str:
-    """JSON as the wire carries it: no spaces, UTF-8 left as is."""
-    return _COMPACT.encode(value)
+    """JSON as the wire carries it: no spaces, UTF-8 left as is, except the three characters
+    some line readers take for line breaks (NEL, LINE and PARAGRAPH SEPARATOR), escaped so an
+    SSE event always stays on its one `data:` line."""
+    text = _COMPACT.encode(value)
+    if "\u2028" in text or "\u2029" in text or "\x85" in text:
+        text = text.replace("\u2028", "\\u2028").replace("\u2029", "\\u2029").replace("\x85", "\\u0085")
+    return text
 
 
 def chunk_text(text: str, chunk: str | int) -> tuple[str, ...]:
@@ -70,7 +75,7 @@ class Event:
 
     def payload(self) -> str:
         data = self.data
-        return data if isinstance(data, str) else _COMPACT.encode(data)
+        return data if isinstance(data, str) else compact_json(data)
 
 
 def frame(event: Event) -> bytes:

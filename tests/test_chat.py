@@ -429,3 +429,15 @@ def test_the_journal_keeps_the_start_of_a_very_long_stream(mockopper: Mockopper,
     kept = sum(len(f) for f in record.response_events)
     assert 64 * 1024 <= kept < 64 * 1024 + 1024  # bounded: the rest is counted, not kept
     assert record.events_omitted == len(chunks) + 1 - len(record.response_events)  # +1: the [DONE] line
+
+
+def test_line_separators_in_text_never_split_an_event(mockopper: Mockopper, client: openai.OpenAI) -> None:
+    text = "one\u2028two\u2029three\x85four\nfive"
+    mockopper.load({"rules": [{"reply": {"text": text}}]})
+    with client.chat.completions.with_streaming_response.create(model="m", messages=user("x"), stream=True) as raw:
+        body = b"".join(raw.iter_bytes()).decode()
+    for line in body.splitlines():  # str.splitlines breaks on U+2028, U+2029 and NEL too
+        if line.startswith("data: {"):
+            json.loads(line[6:])
+    chunks = client.chat.completions.create(model="m", messages=user("x"), stream=True)
+    assert "".join(c.choices[0].delta.content or "" for c in chunks) == text
