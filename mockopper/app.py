@@ -30,7 +30,7 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 from mockopper import admin, fakes
 from mockopper.conversation import Conversation
 from mockopper.dialects import all_surfaces
-from mockopper.dialects.base import Call, RequestError, Route, Surface
+from mockopper.dialects.base import Call, RequestError, Route, Surface, not_found_body
 from mockopper.engine import Answer, Decision, Engine, Failure
 from mockopper.fleet import fleet
 from mockopper.history import History
@@ -71,21 +71,6 @@ class Settings:
 
 def _json_bytes(value: Any) -> bytes:
     return compact_json(value).encode()
-
-
-def universal_error(status: int, message: str, type_: str = "invalid_request_error") -> bytes:
-    """An error body every vendor's SDK can read: for paths that belong to no surface."""
-    google = {
-        400: "INVALID_ARGUMENT",
-        401: "UNAUTHENTICATED",
-        403: "PERMISSION_DENIED",
-        404: "NOT_FOUND",
-        405: "METHOD_NOT_ALLOWED",
-        413: "INVALID_ARGUMENT",
-    }.get(status, "UNKNOWN")
-    return _json_bytes(
-        {"type": "error", "error": {"type": type_, "code": status, "message": message, "status": google, "param": None}}
-    )
 
 
 class _CORS:
@@ -230,7 +215,7 @@ class MockApp:
         path_params = scope.get("path_params")
         params = {**route.params, **path_params} if path_params else route.params
         call = Call(scope["method"], scope["path"], params, query, headers, self.history)
-        surface = surfaces[0] if len(surfaces) == 1 else next((s for s in surfaces if s.claims(call)), surfaces[0])
+        surface = _pick(surfaces, call)
         record = self.journal.open(
             call.method,
             call.path,
@@ -685,6 +670,13 @@ def _finite(text: str) -> float:
     return value
 
 
+def _pick(surfaces: Sequence[Surface], call: Call) -> Surface:
+    """The surface that answers a request on a shared path: the first that claims it, else the first."""
+    if len(surfaces) == 1:
+        return surfaces[0]
+    return next((s for s in surfaces if s.claims(call)), surfaces[0])
+
+
 def _fault_failure(answer: Answer) -> Failure:
     fault = answer.fault
     if fault is not None and fault.error is not None:
@@ -716,7 +708,7 @@ class _Unrouted:
             request = Request(scope)
             headers_in = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
             call = Call(method, path, {}, dict(request.query_params), headers_in, self.mock.history)
-            surface = next((s for s in endpoint.surfaces if s.claims(call)), endpoint.surfaces[0])
+            surface = _pick(endpoint.surfaces, call)
             failure = Failure(
                 405,
                 f"Method {method} is not allowed on {path}; it takes {allowed}.",
@@ -728,7 +720,7 @@ class _Unrouted:
             response = BodyResponse(405, _json_bytes(surface.error_body(failure)), headers)
         else:
             message = f"Unknown path {method} {path}. mockopper serves the compat API under {BASE_PATH}."
-            response = BodyResponse(404, universal_error(404, message, "not_found_error"))
+            response = BodyResponse(404, _json_bytes(not_found_body(message)))
         await response(scope, receive, send)
 
 

@@ -466,3 +466,41 @@ def closed(mockopper: Mockopper, count: int = 1, timeout: float = 2.0) -> list[R
             return records
         assert time.monotonic() < deadline, f"requests still pending: {[r.outcome for r in records]}"
         time.sleep(0.005)
+
+
+# The keys every OpenResponses response object must carry (all 31, nulls allowed).
+OPENRESPONSES_KEYS = frozenset(
+    {
+        "id",
+        "object",
+        "created_at",
+        "completed_at",
+        "status",
+        "incomplete_details",
+        "error",
+        "model",
+        "previous_response_id",
+        "instructions",
+        "output",
+        "tools",
+        "tool_choice",
+        "truncation",
+        "parallel_tool_calls",
+        "text",
+        "top_p",
+        "presence_penalty",
+        "frequency_penalty",
+        "top_logprobs",
+        "temperature",
+        "reasoning",
+        "usage",
+        "max_output_tokens",
+        "max_tool_calls",
+        "store",
+        "background",
+        "service_tier",
+        "metadata",
+        "safety_identifier",
+        "prompt_cache_key",
+    }
+)

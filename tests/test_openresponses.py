@@ -11,6 +11,7 @@ import httpx2
 import openai
 import pytest
 from pydantic import BaseModel
+from surfaces import OPENRESPONSES_KEYS
 from websockets.exceptions import ConnectionClosedError, InvalidStatus
 from websockets.sync.client import ClientConnection, connect
 
@@ -70,40 +71,6 @@ WEATHER_TOOL = {
     "name": "get_weather",
     "parameters": {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]},
 }
-# The keys every OpenResponses response object must carry.
-RESPONSE_KEYS = {
-    "id",
-    "object",
-    "created_at",
-    "completed_at",
-    "status",
-    "incomplete_details",
-    "error",
-    "model",
-    "previous_response_id",
-    "instructions",
-    "output",
-    "tools",
-    "tool_choice",
-    "truncation",
-    "parallel_tool_calls",
-    "text",
-    "top_p",
-    "presence_penalty",
-    "frequency_penalty",
-    "top_logprobs",
-    "temperature",
-    "reasoning",
-    "usage",
-    "max_output_tokens",
-    "max_tool_calls",
-    "store",
-    "background",
-    "service_tier",
-    "metadata",
-    "safety_identifier",
-    "prompt_cache_key",
-}
 TERMINAL = ("response.completed", "response.failed", "response.incomplete")
 SDK_WEBSOCKET_WARNING = "ignore:connect\\(\\) must be used as a context manager:DeprecationWarning"
 
@@ -115,8 +82,8 @@ def scenario(mockopper: Mockopper) -> None:
 
 def check_response(response: dict[str, Any]) -> None:
     """The response-object rules: all 31 keys, integer timestamps, an id, type and status on every item."""
-    assert set(response) == RESPONSE_KEYS
-    assert len(RESPONSE_KEYS) == 31
+    assert set(response) == OPENRESPONSES_KEYS
+    assert len(OPENRESPONSES_KEYS) == 31
     assert isinstance(response["created_at"], int)
     assert response["completed_at"] is None or isinstance(response["completed_at"], int)
     assert "format" in response["text"]

@@ -9,6 +9,7 @@ import httpx2
 import openai
 import pytest
 from pydantic import BaseModel
+from surfaces import OPENRESPONSES_KEYS
 
 from mockopper.plugin import Mockopper
 
@@ -76,41 +77,8 @@ WEATHER_TOOL: dict[str, Any] = {
     },
 }
 
-# Every key a response object carries (the OpenResponses 31, plus OpenAI's `user`).
-RESPONSE_KEYS = {
-    "id",
-    "object",
-    "created_at",
-    "completed_at",
-    "status",
-    "incomplete_details",
-    "error",
-    "model",
-    "previous_response_id",
-    "instructions",
-    "output",
-    "tools",
-    "tool_choice",
-    "truncation",
-    "parallel_tool_calls",
-    "text",
-    "top_p",
-    "presence_penalty",
-    "frequency_penalty",
-    "top_logprobs",
-    "temperature",
-    "reasoning",
-    "usage",
-    "max_output_tokens",
-    "max_tool_calls",
-    "store",
-    "background",
-    "service_tier",
-    "metadata",
-    "safety_identifier",
-    "prompt_cache_key",
-    "user",
-}
+# Every key a response object carries: the OpenResponses 31, plus OpenAI's `user`.
+RESPONSE_KEYS = OPENRESPONSES_KEYS | {"user"}
 
 
 @pytest.fixture

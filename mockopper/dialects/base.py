@@ -26,6 +26,7 @@ __all__ = [
     "Surface",
     "expect",
     "kind_of",
+    "not_found_body",
     "optional",
     "parse_extras",
     "retry_headers",
@@ -141,6 +142,15 @@ class Surface:
     def websocket_error_events(self, failure: Failure) -> Iterable[Event]:
         """What a WebSocket turn that fails before it starts sends instead of an HTTP error."""
         return [Event(self.error_body(failure))]
+
+
+def not_found_body(message: str) -> dict[str, Any]:
+    """A 404 for a path that belongs to no surface, in the one shape every vendor's SDK reads
+    (OpenAI's and Anthropic's `error.type` and `message`, Google's `code` and `status`)."""
+    return {
+        "type": "error",
+        "error": {"type": "not_found_error", "code": 404, "message": message, "status": "NOT_FOUND", "param": None},
+    }
 
 
 def retry_headers(failure: Failure) -> list[tuple[str, str]]:

@@ -8,6 +8,7 @@ so does this dialect.
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from collections.abc import Iterable, Mapping, Sequence
@@ -87,7 +88,9 @@ class GeminiConversation(Conversation):
 # --- reading bodies ------------------------------------------------------------------------
 
 
+@functools.lru_cache(maxsize=256)
 def _snake(name: str) -> str:
+    """`generationConfig` -> `generation_config` (field names are a fixed set: cached)."""
     return re.sub(r"(?<!^)([A-Z])", r"_\1", name).lower()
 
 
