@@ -24,8 +24,10 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 from starlette.routing import Route
 
-from mockopper.journal import RequestRecord
+from mockopper.journal import EVERY, Every, RequestRecord
 from mockopper.loader import ScenarioError, load_text
+from mockopper.scenarios import Scenario
+from mockopper.sessions import Session, check_name
 
 if TYPE_CHECKING:
     from mockopper.app import MockApp
@@ -43,6 +45,54 @@ def _json(value: Any, status: int = 200) -> Response:
 
 def _dump(record: RequestRecord) -> str:
     return json.dumps(record.to_dict(), ensure_ascii=False, default=str)
+
+
+def _error(status: int, kind: str, message: str, problems: list[str] | None = None) -> Response:
+    body: dict[str, Any] = {"type": kind, "message": message}
+    if problems is not None:
+        body["problems"] = problems
+    return _json({"error": body}, status)
+
+
+def _dump_scenario(scenario: Scenario) -> Any:
+    return scenario.model_dump(mode="json", by_alias=True, exclude_none=True)
+
+
+async def _read_scenario(request: Request, limit: int) -> Scenario | Response:
+    """A scenario from a PUT body (YAML or JSON), or the 4xx that lists every problem with it."""
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            message = f"The scenario is too large: over {limit} bytes (serve --max-body)."
+            return _error(413, "request_too_large", message, [])
+        chunks.append(chunk)
+    try:
+        text = b"".join(chunks).decode("utf-8")
+    except UnicodeDecodeError:
+        return _error(400, "invalid_request_error", "The scenario is not UTF-8 text.", [])
+    try:
+        return load_text(text, request.query_params.get("name", "<scenario>"))
+    except ScenarioError as exc:
+        problems = [str(p) for p in exc.problems]
+        return _error(400, "invalid_request_error", "\n".join(problems), problems)
+
+
+def _session_name(request: Request) -> tuple[str, Response | None]:
+    name: str = request.path_params["name"]
+    refused = check_name(name)
+    if refused is not None:
+        return name, _error(400, "invalid_request_error", f"Invalid session name: {refused}.")
+    return name, None
+
+
+def _unknown_session(name: str) -> Response:
+    return _error(404, "not_found_error", f"There is no session {name!r} (sessions start with their first request).")
+
+
+def _session_summary(session: Session, requests: int) -> dict[str, Any]:
+    return {"name": session.name, "scenario": session.scenario.name, "own_scenario": session.own, "requests": requests}
 
 
 def _refusal(status: int, message: str) -> Response:
@@ -136,24 +186,30 @@ def routes(mock: MockApp) -> list[Route]:
                 "scenario": scenario.name,
                 "rules": len(scenario.rules),
                 "requests": len(mock.journal),
-                "history": len(mock.history),
+                "history": len(mock.sessions.default.history),
+                "sessions": len(mock.sessions),
                 # Tasks on the server's event loop: what an abandoned stream would leave behind.
                 "tasks": len(asyncio.all_tasks()),
             }
         )
 
-    async def requests(request: Request) -> Response:
+    def _filtered(request: Request, session: str | Every | None = EVERY) -> list[RequestRecord]:
         q = request.query_params
         unmatched = q.get("unmatched")
         since = q.get("since", "0")
-        entries = mock.journal.filter(
+        if session is EVERY and "session" in q:
+            session = q["session"] or None  # `?session=` (empty): the default session
+        return mock.journal.filter(
             rule=q.get("rule"),
             api=q.get("surface") or q.get("api"),
             model=q.get("model"),
             unmatched=None if unmatched is None else unmatched.lower() in ("1", "true", "yes"),
+            session=session,
             since=int(since) if since.isdigit() else 0,
         )
-        return _json({"requests": [e.to_dict() for e in entries]})
+
+    async def requests(request: Request) -> Response:
+        return _json({"requests": [e.to_dict() for e in _filtered(request)]})
 
     async def clear_requests(request: Request) -> Response:
         mock.journal.clear()
@@ -164,41 +220,64 @@ def routes(mock: MockApp) -> list[Route]:
         return _json({"status": "reset"})
 
     async def get_scenario(request: Request) -> Response:
-        return _json(mock.scenario.model_dump(mode="json", by_alias=True, exclude_none=True))
+        return _json(_dump_scenario(mock.scenario))
 
     async def put_scenario(request: Request) -> Response:
-        limit = mock.settings.max_body_bytes
-        chunks: list[bytes] = []
-        size = 0
-        async for chunk in request.stream():
-            size += len(chunk)
-            if size > limit:
-                message = f"The scenario is too large: over {limit} bytes (serve --max-body)."
-                return _json({"error": {"type": "request_too_large", "message": message, "problems": []}}, 413)
-            chunks.append(chunk)
-        raw = b"".join(chunks)
-        try:
-            text = raw.decode("utf-8")
-        except UnicodeDecodeError:
-            return _json(
-                {
-                    "error": {
-                        "type": "invalid_request_error",
-                        "message": "The scenario is not UTF-8 text.",
-                        "problems": [],
-                    }
-                },
-                400,
-            )
-        try:
-            scenario = load_text(text, request.query_params.get("name", "<scenario>"))
-        except ScenarioError as exc:
-            problems = [str(p) for p in exc.problems]
-            return _json(
-                {"error": {"type": "invalid_request_error", "message": "\n".join(problems), "problems": problems}}, 400
-            )
+        scenario = await _read_scenario(request, mock.settings.max_body_bytes)
+        if isinstance(scenario, Response):
+            return scenario
         mock.load(scenario)
         return _json({"status": "loaded", "scenario": scenario.name, "rules": len(scenario.rules)})
+
+    # --- sessions -------------------------------------------------------------------
+
+    async def list_sessions(request: Request) -> Response:
+        out = []
+        for name in mock.sessions.names():
+            session = mock.sessions.find(name)
+            if session is not None:
+                out.append(_session_summary(session, len(mock.journal.filter(session=name))))
+        return _json({"sessions": out})
+
+    async def get_session_scenario(request: Request) -> Response:
+        name, refused = _session_name(request)
+        if refused is not None:
+            return refused
+        session = mock.sessions.find(name)
+        if session is None:
+            return _unknown_session(name)
+        return _json(_dump_scenario(session.scenario))
+
+    async def put_session_scenario(request: Request) -> Response:
+        name, refused = _session_name(request)
+        if refused is not None:
+            return refused
+        scenario = await _read_scenario(request, mock.settings.max_body_bytes)
+        if isinstance(scenario, Response):
+            return scenario
+        mock.load_session(name, scenario)
+        return _json({"status": "loaded", "session": name, "scenario": scenario.name, "rules": len(scenario.rules)})
+
+    async def session_requests(request: Request) -> Response:
+        name, refused = _session_name(request)
+        if refused is not None:
+            return refused
+        return _json({"requests": [e.to_dict() for e in _filtered(request, session=name)]})
+
+    async def reset_session(request: Request) -> Response:
+        name, refused = _session_name(request)
+        if refused is not None:
+            return refused
+        mock.reset_session(name)
+        return _json({"status": "reset", "session": name})
+
+    async def delete_session(request: Request) -> Response:
+        name, refused = _session_name(request)
+        if refused is not None:
+            return refused
+        if not mock.drop_session(name):
+            return _unknown_session(name)
+        return _json({"status": "deleted", "session": name})
 
     async def page(request: Request) -> Response:
         html = (resources.files("mockopper") / "static" / "inspector.html").read_text(encoding="utf-8")
@@ -258,4 +337,10 @@ def routes(mock: MockApp) -> list[Route]:
         Route(f"{PREFIX}/reset", guarded(reset), methods=["POST"]),
         Route(f"{PREFIX}/scenario", guarded(get_scenario), methods=["GET"]),
         Route(f"{PREFIX}/scenario", guarded(put_scenario), methods=["PUT"]),
+        Route(f"{PREFIX}/sessions", guarded(list_sessions), methods=["GET"]),
+        Route(f"{PREFIX}/sessions/{{name:path}}/scenario", guarded(get_session_scenario), methods=["GET"]),
+        Route(f"{PREFIX}/sessions/{{name:path}}/scenario", guarded(put_session_scenario), methods=["PUT"]),
+        Route(f"{PREFIX}/sessions/{{name:path}}/requests", guarded(session_requests), methods=["GET"]),
+        Route(f"{PREFIX}/sessions/{{name:path}}/reset", guarded(reset_session), methods=["POST"]),
+        Route(f"{PREFIX}/sessions/{{name:path}}", guarded(delete_session), methods=["DELETE"]),
     ]

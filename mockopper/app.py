@@ -38,6 +38,8 @@ from mockopper.journal import Journal, RequestRecord, redact_headers, redact_que
 from mockopper.loader import load_file
 from mockopper.matching import describe_unmatched
 from mockopper.scenarios import Scenario
+from mockopper.sessions import HEADER as SESSION_HEADER
+from mockopper.sessions import Sessions, check_name
 from mockopper.streaming import BodyResponse, Playback, SSEResponse, compact_json, play_frames
 
 __all__ = ["BASE_PATH", "MockApp", "Settings", "create_app"]
@@ -66,6 +68,7 @@ class Settings:
     max_body_bytes: int = 32 * 1024 * 1024
     journal_size: int = 1000
     history_size: int = 1000
+    max_sessions: int = 1000
     seed: int | None = None
 
 
@@ -132,13 +135,14 @@ class _Turn:
 
 
 class MockApp:
-    """One mock server's state (scenario, counters, journal, history) and its ASGI app."""
+    """One mock server: its sessions (each a scenario, counters and history), its journal, its ASGI app."""
 
     def __init__(self, scenario: Scenario | None = None, settings: Settings | None = None) -> None:
         self.settings = settings or Settings()
-        self.engine = Engine(scenario or load_file("default.yaml"), seed=self.settings.seed)
+        self.engine = Engine(seed=self.settings.seed)
+        compiled = self.engine.compile(scenario or load_file("default.yaml"))
+        self.sessions = Sessions(compiled, limit=self.settings.max_sessions, history_size=self.settings.history_size)
         self.journal = Journal(self.settings.journal_size)
-        self.history = History(self.settings.history_size)
         self.surfaces = all_surfaces()
         self.asgi = self._build()
 
@@ -156,19 +160,35 @@ class MockApp:
 
     @property
     def scenario(self) -> Scenario:
-        return self.engine.scenario
+        """The server's scenario: what the default session, and every session without its own, serves."""
+        return self.sessions.default.scenario
 
     def load(self, scenario: Scenario) -> None:
         """Serve another scenario from now on (atomic), with fresh counters."""
-        self.engine.load(scenario)
-        self.history.clear()
+        self.sessions.load(self.engine.compile(scenario))
         self.journal.notify("scenario")
 
     def reset(self) -> None:
-        """Forget the journal and every counter; keep the scenario."""
-        self.engine.reset()
+        """Forget the journal, every named session and every counter; keep the scenario."""
+        self.sessions.reset()
         self.journal.clear()
-        self.history.clear()
+
+    def load_session(self, name: str, scenario: Scenario) -> None:
+        """Serve `scenario` in session `name` (created if new), with fresh counters."""
+        self.sessions.get(name).serve(self.engine.compile(scenario), own=True)
+        self.journal.notify("scenario")
+
+    def reset_session(self, name: str) -> None:
+        """Forget session `name`'s counters, history and journal entries; keep its scenario."""
+        session = self.sessions.find(name)
+        if session is not None:
+            session.reset()
+        self.journal.clear(session=name)
+
+    def drop_session(self, name: str) -> bool:
+        """Forget session `name` altogether (its journal entries too); False if there was none."""
+        self.journal.clear(session=name)
+        return self.sessions.drop(name)
 
     # --- routes -----------------------------------------------------------------------
 
@@ -214,12 +234,16 @@ class MockApp:
         query = dict(parse_qsl(raw_query.decode("latin-1"), keep_blank_values=True)) if raw_query else {}
         path_params = scope.get("path_params")
         params = {**route.params, **path_params} if path_params else route.params
-        call = Call(scope["method"], scope["path"], params, query, headers, self.history)
+        name = headers.get(SESSION_HEADER)
+        refused = check_name(name) if name is not None else None
+        session = self.sessions.get(name if refused is None else None)
+        call = Call(scope["method"], scope["path"], params, query, headers, session)
         surface = _pick(surfaces, call)
         record = self.journal.open(
             call.method,
             call.path,
             api=surface.api,
+            session=session.name,
             query=redact_query(query) if query else {},
             request_headers=redact_headers(headers),
         )
@@ -227,9 +251,11 @@ class MockApp:
         request_id = self._request_id(call, record)
         ids = [(name, request_id) for name in surface.request_id_headers]
         try:
+            if refused is not None:
+                raise RequestError(400, f"Invalid {SESSION_HEADER} header: {refused}.", code="invalid_session")
             failure = self._authenticate(call)
             if failure is not None:
-                return self._error(surface, record, failure, started, ids, request_id)
+                return self._error(surface, call, record, failure, started, ids, request_id)
             if surface.kind == "list":
                 return self._models(surface, call, record, started, ids)
             body = await self._read_json(headers, receive)
@@ -237,9 +263,9 @@ class MockApp:
                 return self._direct(surface, call, body, record, started)
             turn = self._decide(surface, call, body, record, ids)
         except RequestError as exc:
-            return self._error(surface, record, exc.failure(), started, ids, request_id)
+            return self._error(surface, call, record, exc.failure(), started, ids, request_id)
         if turn.failure is not None:
-            return self._error(surface, record, turn.failure, started, turn.headers, request_id)
+            return self._error(surface, call, record, turn.failure, started, turn.headers, request_id)
         assert turn.answer is not None
         self.journal.publish(record)
         return self._answer(surface, turn.conv, turn.decision, turn.answer, record, turn.headers, started, request_id)
@@ -266,7 +292,7 @@ class MockApp:
         record.span_uuid = conv.extras.span_uuid
         record.evaluate = conv.extras.evaluate
 
-        decision = self.engine.decide(conv)
+        decision = self.engine.decide(call.session.state, conv)
         record.attempts = [
             {"model": a.model, "outcome": a.outcome, "status": a.status, "rule": a.rule, "detail": a.detail}
             for a in decision.attempts
@@ -316,7 +342,7 @@ class MockApp:
             self.journal.close(record)
 
         if conv.stream:
-            fault_failure = replace(_fault_failure(answer), request_id=request_id, now=self.engine.now())
+            fault_failure = replace(_fault_failure(answer), request_id=request_id, now=answer.created)
             record.response_headers = dict(headers)
             return SSEResponse(
                 surface.events(conv, answer),
@@ -330,7 +356,7 @@ class MockApp:
             )
         if fault is not None and fault.error_after is not None:
             failure = replace(_fault_failure(answer), delay_ms=answer.delay_ms)
-            return self._error(surface, record, failure, started, headers, request_id)
+            return self._error(surface, None, record, failure, started, headers, request_id, now=answer.created)
         body = surface.render(conv, answer)
         record.response_body = body
         record.response_headers = dict(headers)
@@ -339,13 +365,18 @@ class MockApp:
     def _error(
         self,
         surface: Surface,
+        call: Call | None,
         record: RequestRecord,
         failure: Failure,
         started: float,
         headers: Sequence[tuple[str, str]] = (),
         request_id: str | None = None,
+        *,
+        now: int | None = None,
     ) -> ASGIApp:
-        failure = replace(failure, request_id=request_id, now=self.engine.now())
+        if now is None:
+            now = (call.session if call is not None else self.sessions.default).state.compiled.now()
+        failure = replace(failure, request_id=request_id, now=now)
         body = surface.error_body(failure)
         out = [*headers, *surface.error_headers(failure)]
         if (
@@ -375,7 +406,8 @@ class MockApp:
         started: float,
         headers: Sequence[tuple[str, str]] = (),
     ) -> ASGIApp:
-        models = fleet(self.engine.scenario, self.engine.now())
+        compiled = call.session.state.compiled
+        models = fleet(compiled.scenario, compiled.now())
         body = surface.list_models(models, call)
         record.status = 200
         record.reply_kind = "models"
@@ -391,7 +423,8 @@ class MockApp:
 
     def _direct(self, surface: Surface, call: Call, body: Any, record: RequestRecord, started: float) -> ASGIApp:
         record.request_body = body
-        answer = surface.respond(body, call, created=self.engine.now(), seed=self.engine.seed)
+        compiled = call.session.state.compiled
+        answer = surface.respond(body, call, created=compiled.now(), seed=compiled.seed)
         record.status = 200
         record.reply_kind = "direct"
         record.response_body = answer
@@ -412,25 +445,33 @@ class MockApp:
         an answer plays out as the surface's stream events, one JSON text frame each, with
         the reply's pacing and faults. A turn that fails sends the surface's WebSocket error
         and the connection stays open; `disconnect_after` closes it with 1011 and
-        `truncate_after` with 1000. The connection keeps its own memory (`Call.session`).
+        `truncate_after` with 1000. The connection keeps its own memory (`Call.connection`).
         """
         headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in websocket.scope["headers"]}
         query = dict(websocket.query_params)
         params = {**route.params, **websocket.path_params}
-        session = History(self.settings.history_size)
-        call = Call("WEBSOCKET", websocket.url.path, params, query, headers, self.history, session)
+        name = headers.get(SESSION_HEADER)
+        refused = check_name(name) if name is not None else None
+        session = self.sessions.get(name if refused is None else None)
+        connection = History(self.settings.history_size)
+        call = Call("WEBSOCKET", websocket.url.path, params, query, headers, session, connection)
 
         def open_record() -> RequestRecord:
             return self.journal.open(
                 call.method,
                 call.path,
                 api=surface.api,
+                session=session.name,
                 query=redact_query(query),
                 request_headers=redact_headers(headers),
                 stream=True,
             )
 
         failure = self._authenticate(call)
+        if refused is not None:
+            failure = Failure(
+                400, f"Invalid {SESSION_HEADER} header: {refused}.", code="invalid_session", source="request"
+            )
         if failure is not None:
             # Refused at the handshake, with the surface's HTTP error, as an HTTP API refuses a request.
             record = open_record()
@@ -707,7 +748,7 @@ class _Unrouted:
             assert isinstance(endpoint, _Endpoint)
             request = Request(scope)
             headers_in = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
-            call = Call(method, path, {}, dict(request.query_params), headers_in, self.mock.history)
+            call = Call(method, path, {}, dict(request.query_params), headers_in, self.mock.sessions.default)
             surface = _pick(endpoint.surfaces, call)
             failure = Failure(
                 405,

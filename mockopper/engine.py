@@ -2,9 +2,9 @@
 
 For each model in the chain it consults, in order, the `models:` fleet, chaos, and the
 first matching rule, then renders the chosen reply into a vendor-neutral `Answer` (or
-a `Failure`). All counters live on the engine's state object, swapped whole when a new
-scenario is loaded, so a request always sees one scenario and two engines never share
-anything.
+a `Failure`). The engine holds no counters: each session's `State` (a compiled scenario
+and its counters) is passed in, swapped whole when a scenario is loaded or reset, so a
+request always sees one scenario and two sessions never share a count.
 """
 
 from __future__ import annotations
@@ -25,7 +25,18 @@ from mockopper.scenarios import ErrorSpec, FaultSpec, ModelSpec, Reply, Scenario
 from mockopper.streaming import chunk_text, compact_json
 from mockopper.templates import TemplateError, compile_template
 
-__all__ = ["Answer", "Attempt", "Decision", "Engine", "Failure", "ToolCall", "is_retryable"]
+__all__ = [
+    "Answer",
+    "Attempt",
+    "Compiled",
+    "Counters",
+    "Decision",
+    "Engine",
+    "Failure",
+    "State",
+    "ToolCall",
+    "is_retryable",
+]
 
 DEFAULT_DIMENSIONS = 1536
 # What `json: auto` generates when the request asks for JSON without a schema.
@@ -199,17 +210,45 @@ class _Counts:
         return len(self._counts)
 
 
-class _State:
-    """One loaded scenario and its counters; replaced whole on load and reset."""
+class Compiled:
+    """A loaded scenario, compiled once and shared by every session that serves it (immutable)."""
 
     def __init__(self, scenario: Scenario, seed: int) -> None:
         self.scenario = scenario
         self.seed = seed
         self.rules: tuple[CompiledRule, ...] = compile_rules(scenario)
+        self.fleet_globs = [(name, spec) for name, spec in scenario.models.items() if any(c in name for c in "*?[")]
+
+    def now(self) -> int:
+        """The scenario clock: fixed `created` timestamps, unless `clock: real`."""
+        clock = self.scenario.clock
+        return int(time.time()) if clock == "real" else clock
+
+
+class Counters:
+    """What a scenario has counted while serving one session: rule uses, fleet calls, chaos draws."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
         self.rule_calls: dict[int, int] = {}
         self.model_calls = _Counts()
         self.chaos_seen = _Counts()  # keyed by (surface, request content, model): how often each was seen
-        self.fleet_globs = [(name, spec) for name, spec in scenario.models.items() if any(c in name for c in "*?[")]
+
+
+@dataclass(frozen=True, slots=True)
+class State:
+    """A compiled scenario and its counters: what one session serves, swapped whole on load and reset."""
+
+    compiled: Compiled
+    counters: Counters = field(default_factory=Counters)
+
+    @property
+    def scenario(self) -> Scenario:
+        return self.compiled.scenario
+
+    def fresh(self) -> State:
+        """The same scenario with every counter forgotten."""
+        return State(self.compiled)
 
 
 class _Context:
@@ -290,13 +329,12 @@ def _dumps(value: Any) -> str:
 
 
 class Engine:
-    """Decides answers for requests against a scenario. Thread-safe."""
+    """Decides answers for requests against a session's `State`. Thread-safe; it counts nothing
+    itself (the counters are the state's), so one engine serves every session of a server."""
 
-    def __init__(self, scenario: Scenario, *, seed: int | None = None) -> None:
-        self._lock = threading.Lock()
+    def __init__(self, *, seed: int | None = None) -> None:
         self._faker: Any = None
         self._seed_override = seed
-        self._state = _State(scenario, scenario.seed if seed is None else seed)
 
     def _fake(self) -> Any:
         """One Faker per engine (making one costs about a millisecond); each reply reseeds it."""
@@ -306,32 +344,13 @@ class Engine:
             self._faker = Faker()
         return self._faker
 
-    @property
-    def scenario(self) -> Scenario:
-        return self._state.scenario
-
-    @property
-    def seed(self) -> int:
-        return self._state.seed
-
-    def load(self, scenario: Scenario) -> None:
-        """Serve `scenario` from now on, with fresh counters (an atomic swap)."""
-        state = _State(scenario, scenario.seed if self._seed_override is None else self._seed_override)
-        with self._lock:
-            self._state = state
-
-    def reset(self) -> None:
-        """Forget every counter: sequences, `times`, `fail_first`, chaos draws."""
-        self.load(self._state.scenario)
-
-    def now(self) -> int:
-        clock = self._state.scenario.clock
-        return int(time.time()) if clock == "real" else clock
+    def compile(self, scenario: Scenario) -> Compiled:
+        """A scenario ready to serve, seeded by `--seed` when the server was given one."""
+        return Compiled(scenario, scenario.seed if self._seed_override is None else self._seed_override)
 
     # --- the decision ---------------------------------------------------------------
 
-    def decide(self, conv: Conversation) -> Decision:
-        state = self._state
+    def decide(self, state: State, conv: Conversation) -> Decision:
         chain = conv.chain
         attempts: list[Attempt] = []
         decision = Decision(model=chain[0], attempts=attempts)
@@ -354,21 +373,21 @@ class Engine:
         # A stream falls back only before its first byte of content.
         return not conv.stream or fault.after == 0
 
-    def _fleet(self, state: _State, model: str) -> ModelSpec | None:
+    def _fleet(self, state: State, model: str) -> ModelSpec | None:
         spec = state.scenario.models.get(model)
         if spec is None:
             lowered = model.lower()
-            for name, candidate in state.fleet_globs:
+            for name, candidate in state.compiled.fleet_globs:
                 if fnmatch.fnmatchcase(lowered, name.lower()):
                     return candidate
         return spec
 
-    def _try(self, state: _State, conv: Conversation, model: str, attempts: list[Attempt]) -> Decision:
+    def _try(self, state: State, conv: Conversation, model: str, attempts: list[Attempt]) -> Decision:
         scenario = state.scenario
         spec = self._fleet(state, model)
         if spec is not None and (spec.error is not None or spec.fail_first):
-            with self._lock:
-                count = state.model_calls.bump(model)
+            with state.counters.lock:
+                count = state.counters.model_calls.bump(model)
             failing = count <= spec.fail_first if spec.fail_first is not None else True
             if failing:
                 error = spec.error or ErrorSpec(status=503)
@@ -388,12 +407,12 @@ class Engine:
         if chaos is not None and chaos.rate > 0:
             # Counted per surface: the same question asked through another SDK is other traffic.
             slot = (conv.api, conv.digest, model)
-            with self._lock:
-                seen = state.chaos_seen.bump(slot)
-            draw = fakes.derive(state.seed, "chaos", model, conv.digest, seen) / 2**64
+            with state.counters.lock:
+                seen = state.counters.chaos_seen.bump(slot)
+            draw = fakes.derive(state.compiled.seed, "chaos", model, conv.digest, seen) / 2**64
             if draw < chaos.rate:
                 status = chaos.statuses[
-                    fakes.derive(state.seed, "chaos-status", model, conv.digest, seen) % len(chaos.statuses)
+                    fakes.derive(state.compiled.seed, "chaos-status", model, conv.digest, seen) % len(chaos.statuses)
                 ]
                 failure = Failure(
                     status=status,
@@ -404,25 +423,25 @@ class Engine:
                 attempts.append(Attempt(model, "chaos", status, detail=f"chaos draw {draw:.4f} < {chaos.rate}"))
                 return Decision(model, attempts, failure=failure)
 
-        with self._lock:
-            rule = first_match(state.rules, conv, model, lambda r: self._usable(state, r))
+        with state.counters.lock:
+            rule = first_match(state.compiled.rules, conv, model, lambda r: self._usable(state, r))
             call = 0
             if rule is not None:
-                call = state.rule_calls[rule.index] = state.rule_calls.get(rule.index, 0) + 1
+                call = state.counters.rule_calls[rule.index] = state.counters.rule_calls.get(rule.index, 0) + 1
 
         if rule is None:
             if conv.api in OPT_IN_APIS:
                 answer = self._generated(state, conv, model)
                 attempts.append(Attempt(model, "reply", 200, detail="generated"))
                 return Decision(model, attempts, answer=answer)
-            misses = explain(state.rules, conv, model, lambda r: self._spent(state, r))
+            misses = explain(state.compiled.rules, conv, model, lambda r: self._spent(state, r))
             failure = Failure(status=400, message="", code="no_matching_rule", should_retry=False, source="unmatched")
             attempts.append(Attempt(model, "unmatched", 400))
             return Decision(model, attempts, failure=failure, near_misses=misses)
 
         reply = rule.rule.reply_for(call)
-        key = f"{state.seed}|{rule.index}:{rule.name}|{conv.digest}|{call}"
-        ctx = _Context(conv, model, call, key, state.seed, self._fake)
+        key = f"{state.compiled.seed}|{rule.index}:{rule.name}|{conv.digest}|{call}"
+        ctx = _Context(conv, model, call, key, state.compiled.seed, self._fake)
         try:
             if reply.error is not None:
                 message = compile_template(reply.error.message).render(ctx) if reply.error.message else None
@@ -445,40 +464,46 @@ class Engine:
         return Decision(model, attempts, answer=answer, rule=rule.name)
 
     @staticmethod
-    def _usable(state: _State, rule: CompiledRule) -> bool:
+    def _usable(state: State, rule: CompiledRule) -> bool:
         times = rule.rule.times
-        return times is None or state.rule_calls.get(rule.index, 0) < times
+        return times is None or state.counters.rule_calls.get(rule.index, 0) < times
 
     @staticmethod
-    def _spent(state: _State, rule: CompiledRule) -> str | None:
+    def _spent(state: State, rule: CompiledRule) -> str | None:
         times = rule.rule.times
-        if times is not None and state.rule_calls.get(rule.index, 0) >= times:
+        if times is not None and state.counters.rule_calls.get(rule.index, 0) >= times:
             return f"times: used up after {times} use{'s' if times != 1 else ''}"
         return None
 
     # --- rendering --------------------------------------------------------------------
 
-    def _generated(self, state: _State, conv: Conversation, model: str) -> Answer:
-        key = f"{state.seed}|generated|{conv.digest}"
-        answer = Answer(key=key, model=model, created=self.now(), input_tokens=conv.input_tokens(), seed=state.seed)
+    def _generated(self, state: State, conv: Conversation, model: str) -> Answer:
+        key = f"{state.compiled.seed}|generated|{conv.digest}"
+        answer = Answer(
+            key=key,
+            model=model,
+            created=state.compiled.now(),
+            input_tokens=conv.input_tokens(),
+            seed=state.compiled.seed,
+        )
         if conv.api == "embeddings":
             answer.vectors = self._vectors(state, conv)
         return answer
 
-    def _vectors(self, state: _State, conv: Conversation) -> tuple[list[float], ...]:
+    def _vectors(self, state: State, conv: Conversation) -> tuple[list[float], ...]:
         dims = conv.dimensions or DEFAULT_DIMENSIONS
-        return tuple(fakes.embedding(text, dims, state.seed) for text in conv.inputs)
+        return tuple(fakes.embedding(text, dims, state.compiled.seed) for text in conv.inputs)
 
-    def _render(self, state: _State, conv: Conversation, model: str, reply: Reply, ctx: _Context) -> Answer:
+    def _render(self, state: State, conv: Conversation, model: str, reply: Reply, ctx: _Context) -> Answer:
         pacing = reply.stream or _DEFAULT_PACING
         answer = Answer(
             key=ctx.key,
             model=reply.model or model,
-            created=self.now(),
+            created=state.compiled.now(),
             pacing=pacing,
             fault=reply.fault,
             delay_ms=reply.delay_ms or 0,
-            seed=state.seed,
+            seed=state.compiled.seed,
         )
         rng = _LazyRandom(ctx.key)
         if conv.api in OPT_IN_APIS:
@@ -488,7 +513,7 @@ class Engine:
         elif reply.json_value is not None:
             if reply.json_value == "auto":
                 schema = conv.json_schema if conv.json_schema is not None else _ANY_OBJECT
-                value = fakes.schema_instance(schema, rng, ctx.fake, self.now())
+                value = fakes.schema_instance(schema, rng, ctx.fake, answer.created)
             else:
                 value = _render_json(reply.json_value, ctx)
             answer.text = _dumps(value)
@@ -497,7 +522,7 @@ class Engine:
             if reply.text is not None:
                 answer.text = compile_template(reply.text).render(ctx)
             if reply.tool_calls is not None:
-                answer.tool_calls = self._tool_calls(conv, reply, ctx, rng, pacing)
+                answer.tool_calls = self._tool_calls(conv, reply, ctx, rng, pacing, answer.created)
         if reply.reasoning is not None:
             answer.reasoning = compile_template(reply.reasoning).render(ctx)
         answer.finish_reason = reply.finish_reason or ("tool_calls" if answer.tool_calls else "stop")
@@ -514,7 +539,7 @@ class Engine:
         return answer
 
     def _tool_calls(
-        self, conv: Conversation, reply: Reply, ctx: _Context, rng: random.Random, pacing: StreamSpec
+        self, conv: Conversation, reply: Reply, ctx: _Context, rng: random.Random, pacing: StreamSpec, now: int
     ) -> tuple[ToolCall, ...]:
         calls: list[ToolCall] = []
         if reply.tool_calls == "auto":
@@ -532,9 +557,7 @@ class Engine:
         for name, arguments, call_id in specs:
             if arguments == "auto":
                 tool = conv.tool(name)
-                value = fakes.schema_instance(
-                    tool.parameters if tool else {"type": "object"}, rng, ctx.fake, self.now()
-                )
+                value = fakes.schema_instance(tool.parameters if tool else {"type": "object"}, rng, ctx.fake, now)
                 text = _dumps(value)
             elif isinstance(arguments, str):
                 text = compile_template(arguments).render(ctx)

@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-__all__ = ["Journal", "RequestRecord", "redact_headers", "redact_query"]
+__all__ = ["EVERY", "Every", "Journal", "RequestRecord", "redact_headers", "redact_query"]
 
 SECRET_HEADERS = frozenset(
     {
@@ -57,6 +57,7 @@ class RequestRecord:
     method: str
     path: str
     api: str | None = None
+    session: str | None = None  # the x-mockopper-session that served it (None: the default session)
     model: str | None = None
     chain: list[str] = field(default_factory=list)
     answered_by: str | None = None
@@ -90,6 +91,16 @@ class RequestRecord:
 
 
 Listener = Callable[[str, "RequestRecord | None"], None]
+
+
+class Every:
+    """Every session's entries (the default of `session=` filters, where None is the default session)."""
+
+    def __repr__(self) -> str:
+        return "EVERY"
+
+
+EVERY = Every()
 
 
 class Journal:
@@ -141,9 +152,17 @@ class Journal:
 
         return unsubscribe
 
-    def clear(self) -> None:
+    def clear(self, *, session: str | Every | None = EVERY) -> None:
+        """Forget every entry, or only those of one session (None: the default session)."""
         with self._lock:
-            self._entries.clear()
+            if session is EVERY:
+                self._entries.clear()
+            else:
+                kept = [r for r in self._entries if r.session != session]
+                if len(kept) == len(self._entries):
+                    return
+                self._entries.clear()
+                self._entries.extend(kept)
         self.notify("cleared", None)
 
     def entries(self, since: int = 0) -> list[RequestRecord]:
@@ -164,10 +183,13 @@ class Journal:
         api: str | None = None,
         model: str | None = None,
         unmatched: bool | None = None,
+        session: str | Every | None = EVERY,
         since: int = 0,
     ) -> list[RequestRecord]:
         out = []
         for record in self.entries(since):
+            if session is not EVERY and record.session != session:
+                continue
             if rule is not None and record.rule != rule:
                 continue
             if api is not None and record.api != api:

@@ -327,7 +327,7 @@ def test_the_continuation_history_keeps_only_the_newest_answers(server_factory: 
     server = server_factory(history_size=5)
     client = openai.OpenAI(base_url=server.base_url, api_key="k", max_retries=0)
     ids = [client.responses.create(model="m", input=f"turn {i}").id for i in range(12)]
-    assert len(server.app.history) <= 5
+    assert len(server.app.sessions.default.history) <= 5
     with pytest.raises(openai.BadRequestError, match="not found"):
         client.responses.create(model="m", input="again", previous_response_id=ids[0])
     assert client.responses.create(model="m", input="again", previous_response_id=ids[-1]).output_text
@@ -397,17 +397,21 @@ def test_a_long_soak_does_not_grow_memory(soak_server: Served) -> None:
 def test_chaos_forgets_the_oldest_contents_it_counted() -> None:
     """Chaos counts every distinct request content (so that a retry draws again); the count is bounded."""
     from mockopper.conversation import Conversation, Message
-    from mockopper.engine import Engine
+    from mockopper.engine import Engine, State
     from mockopper.loader import load
 
-    engine = Engine(load({"chaos": {"rate": 0.5, "statuses": [503]}, "rules": [{"reply": {"text": "ok"}}]}))
-    draws = [engine.decide(Conversation("chat", "m", [Message("user", f"x{i}")])).reply_kind for i in range(12_000)]
+    engine = Engine()
+    scenario = load({"chaos": {"rate": 0.5, "statuses": [503]}, "rules": [{"reply": {"text": "ok"}}]})
+    state = State(engine.compile(scenario))
+    draws = [
+        engine.decide(state, Conversation("chat", "m", [Message("user", f"x{i}")])).reply_kind for i in range(12_000)
+    ]
     assert 0.4 < draws.count("error") / len(draws) < 0.6
-    assert len(engine._state.chaos_seen) == 10_000
+    assert len(state.counters.chaos_seen) == 10_000
     retried = Conversation("chat", "m", [Message("user", "x11999")])  # recent: its count goes on
-    fresh = Engine(load({"chaos": {"rate": 0.5, "statuses": [503]}, "rules": [{"reply": {"text": "ok"}}]}))
-    fresh.decide(Conversation("chat", "m", [Message("user", "x11999")]))
-    assert engine.decide(retried).attempts == fresh.decide(retried).attempts
+    fresh = State(engine.compile(scenario))
+    engine.decide(fresh, Conversation("chat", "m", [Message("user", "x11999")]))
+    assert engine.decide(state, retried).attempts == engine.decide(fresh, retried).attempts
 
 
 async def big_requests(port: int, count: int, size: int) -> None:

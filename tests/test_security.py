@@ -334,7 +334,7 @@ def test_no_faker_provider_blows_up_memory_or_time_at_its_largest_arguments() ->
     from faker import Faker
 
     from mockopper.conversation import Conversation, Message
-    from mockopper.engine import Engine
+    from mockopper.engine import Engine, State
     from mockopper.loader import load
     from mockopper.templates import faker_providers
 
@@ -353,9 +353,12 @@ def test_no_faker_provider_blows_up_memory_or_time_at_its_largest_arguments() ->
             and p.kind is p.POSITIONAL_OR_KEYWORD
         ]
         arguments = ", ".join(f"{name}=1000" for name in numbers)
-        engine = Engine(load({"rules": [{"reply": {"text": f"{{{{ faker.{provider}({arguments}) }}}}"}}]}))
+        engine = Engine()
+        state = State(
+            engine.compile(load({"rules": [{"reply": {"text": f"{{{{ faker.{provider}({arguments}) }}}}"}}]}))
+        )
         started = time.perf_counter()
-        decision = engine.decide(Conversation("chat", "m", [Message("user", "hi")]))
+        decision = engine.decide(state, Conversation("chat", "m", [Message("user", "hi")]))
         took = time.perf_counter() - started
         slowest = max(slowest, (took, provider))
         if decision.answer is not None:

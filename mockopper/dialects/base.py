@@ -11,13 +11,16 @@ import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from mockopper.conversation import Conversation, Extras
 from mockopper.engine import Answer, Failure
 from mockopper.fleet import ModelInfo
 from mockopper.history import History
 from mockopper.streaming import Event
+
+if TYPE_CHECKING:
+    from mockopper.sessions import Session
 
 __all__ = [
     "Call",
@@ -60,9 +63,9 @@ class RequestError(Exception):
 
 @dataclass(frozen=True, slots=True)
 class Call:
-    """The HTTP facts of a request, beyond its body.
+    """The HTTP facts of a request, beyond its body, and the session that serves it.
 
-    `session` is the connection's own memory when the request is a turn on a WebSocket
+    `connection` is the connection's own memory when the request is a turn on a WebSocket
     (None over plain HTTP): what a later turn on the same connection may continue from.
     """
 
@@ -71,12 +74,17 @@ class Call:
     path_params: Mapping[str, str]
     query: Mapping[str, str]
     headers: Mapping[str, str]
-    history: History
-    session: History | None = None
+    session: Session
+    connection: History | None = None
+
+    @property
+    def history(self) -> History:
+        """The session's memory of earlier answers (what `previous_response_id` resolves to)."""
+        return self.session.history
 
     @property
     def websocket(self) -> bool:
-        return self.session is not None
+        return self.connection is not None
 
 
 @dataclass(frozen=True, slots=True)

@@ -332,8 +332,8 @@ class Responses(OpenAIErrors, Surface):
                     )
         except RequestError:
             previous_id = message.get("previous_response_id")
-            if call.session is not None and isinstance(previous_id, str):
-                call.session.evict(previous_id)  # a refused continuation evicts what it named, as a failed one does
+            if call.connection is not None and isinstance(previous_id, str):
+                call.connection.evict(previous_id)  # a refused continuation evicts what it named, as a failed one does
             raise
         return {k: v for k, v in message.items() if k != "type"}
 
@@ -369,9 +369,9 @@ class Responses(OpenAIErrors, Surface):
         fails, it cannot be continued again; if it succeeds, its own response takes the place.
         """
         turn = None
-        if call.session is not None:
-            turn = call.session.get(previous_id)
-            call.session.evict(previous_id)
+        if call.connection is not None:
+            turn = call.connection.get(previous_id)
+            call.connection.evict(previous_id)
         if turn is None:
             turn = call.history.get(previous_id)
         if turn is None:
@@ -794,8 +794,8 @@ class Responses(OpenAIErrors, Surface):
         reply = Message("assistant", answer.text, tool_calls=calls)
         turn = Turn((*conv.messages, reply), conv.carried_system)
         key = self.response_id(answer)
-        if call.session is not None:
-            call.session.put(key, turn)
+        if call.connection is not None:
+            call.connection.put(key, turn)
         if conv.store:
             call.history.put(key, turn)
             for item in self.items(answer):
