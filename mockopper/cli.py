@@ -114,6 +114,13 @@ def main() -> None:
     type=int,
     help="Answers kept for previous_response_id and previous_interaction_id.",
 )
+@click.option(
+    "--max-sessions",
+    default=1000,
+    show_default=True,
+    type=int,
+    help="Sessions (x-mockopper-session) kept at once; the least recently used goes first.",
+)
 @click.option("--quiet", "-q", is_flag=True, help="Do not log each request.")
 def serve(
     scenario: str,
@@ -127,6 +134,7 @@ def serve(
     max_body: int,
     journal_size: int,
     history_size: int,
+    max_sessions: int,
     quiet: bool,
 ) -> None:
     """Serve the mock compat API until interrupted."""
@@ -144,6 +152,7 @@ def serve(
         max_body_bytes=max_body,
         journal_size=journal_size,
         history_size=history_size,
+        max_sessions=max_sessions,
         seed=seed,
     )
     app = MockApp(loaded, settings)
@@ -195,8 +204,10 @@ def _log_line(event: str, record: Any) -> None:
     model = f" {record.answered_by or record.model}" if (record.answered_by or record.model) else ""
     took = f" {record.duration_ms:.1f}ms" if record.duration_ms is not None else ""
     extra = f" ({record.outcome})" if record.outcome not in ("complete", "error") else ""
+    session = f" [{record.session}]" if record.session is not None else ""
     click.echo(
-        f"{time.strftime('%H:%M:%S')} {record.method} {record.path} {record.status}{model}{rule}{took}{extra}", err=True
+        f"{time.strftime('%H:%M:%S')}{session} {record.method} {record.path} {record.status}{model}{rule}{took}{extra}",
+        err=True,
     )
 
 

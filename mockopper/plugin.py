@@ -16,7 +16,7 @@ import pytest
 if TYPE_CHECKING:
     from mockopper.journal import RequestRecord
     from mockopper.scenarios import Scenario
-    from mockopper.server import MockServer, ScenarioSource
+    from mockopper.server import MockServer, ScenarioSource, SessionHandle
 
 __all__ = ["Mockopper"]
 
@@ -63,6 +63,11 @@ class Mockopper:
     def requests(self) -> list[RequestRecord]:
         """This test's requests, oldest first."""
         return self.server.requests
+
+    def session(self, name: str) -> SessionHandle:
+        """Session `name` of the server: give a client its `.headers` (`default_headers=`), `.load()` a
+        scenario into it alone, read its `.requests`."""
+        return self.server.session(name)
 
     @property
     def unmatched(self) -> list[RequestRecord]:

@@ -20,8 +20,10 @@ from mockopper.app import BASE_PATH, MockApp, Settings
 from mockopper.journal import RequestRecord
 from mockopper.loader import ScenarioNotFound, load, load_file, load_text
 from mockopper.scenarios import Scenario
+from mockopper.sessions import HEADER as SESSION_HEADER
+from mockopper.sessions import check_name
 
-__all__ = ["MockServer", "ScenarioSource", "bind", "quiet_dropped_connections", "to_scenario"]
+__all__ = ["MockServer", "ScenarioSource", "SessionHandle", "bind", "quiet_dropped_connections", "to_scenario"]
 
 ScenarioSource = Scenario | str | Path | dict[str, Any] | None
 
@@ -157,3 +159,44 @@ class MockServer:
     def requests(self) -> list[RequestRecord]:
         """Every request in the journal, oldest first."""
         return self.app.journal.entries()
+
+    def session(self, name: str) -> SessionHandle:
+        """Session `name`: its own counters, history, journal and (after `.load()`) scenario.
+
+        Give a client its `.headers`: `OpenAI(base_url=..., default_headers=server.session("a").headers)`.
+        """
+        return SessionHandle(self.app, name)
+
+
+class SessionHandle:
+    """One session of a running server, as a test sees it: the header that selects it and its state."""
+
+    def __init__(self, app: MockApp, name: str) -> None:
+        refused = check_name(name)
+        if refused is not None:
+            raise ValueError(f"Invalid session name {name!r}: {refused}.")
+        self.app = app
+        self.name = name
+
+    @property
+    def headers(self) -> dict[str, str]:
+        """The header that puts a client's requests in this session (for `default_headers=`)."""
+        return {SESSION_HEADER: self.name}
+
+    def load(self, scenario: ScenarioSource) -> Scenario:
+        """Serve another scenario in this session only, with fresh counters."""
+        loaded = to_scenario(scenario)
+        self.app.load_session(self.name, loaded)
+        return loaded
+
+    def reset(self) -> None:
+        """Forget this session's requests, counters and history; keep its scenario."""
+        self.app.reset_session(self.name)
+
+    @property
+    def requests(self) -> list[RequestRecord]:
+        """This session's requests, oldest first."""
+        return self.app.journal.filter(session=self.name)
+
+    def __repr__(self) -> str:
+        return f"<SessionHandle {self.name!r}>"

@@ -84,7 +84,14 @@ class Surface:
     # The headers a 429 carries beyond the retry headers.
     rate_limit_headers: ClassVar[tuple[str, ...]] = ()
 
-    def __init__(self, base_url: str, *, retries: int | None = 0, timeout: float | None = None) -> None:
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        retries: int | None = 0,
+        timeout: float | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> None:
         raise NotImplementedError
 
     def send(
@@ -147,12 +154,20 @@ class OpenAISurface(Surface):
         "x-ratelimit-reset-tokens",
     )
 
-    def __init__(self, base_url: str, *, retries: int | None = 0, timeout: float | None = None) -> None:
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        retries: int | None = 0,
+        timeout: float | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> None:
         self.sdk = openai.OpenAI(
             base_url=base_url + self.path,
             api_key="test-key",
             max_retries=2 if retries is None else retries,
             timeout=timeout or 10,
+            default_headers=headers,
         )
 
     def error_class(self, status: int) -> type[BaseException]:
@@ -271,9 +286,20 @@ class Messages(Surface):
         for part in ("limit", "remaining", "reset")
     )
 
-    def __init__(self, base_url: str, *, retries: int | None = 0, timeout: float | None = None) -> None:
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        retries: int | None = 0,
+        timeout: float | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> None:
         self.sdk = anthropic.Anthropic(
-            base_url=base_url, api_key="test-key", max_retries=2 if retries is None else retries, timeout=timeout or 10
+            base_url=base_url,
+            api_key="test-key",
+            max_retries=2 if retries is None else retries,
+            timeout=timeout or 10,
+            default_headers=headers,
         )
 
     def send(
@@ -326,11 +352,15 @@ class Messages(Surface):
 # --- Google -----------------------------------------------------------------------------------
 
 
-def google_options(base_url: str, retries: int | None, timeout: float | None) -> types.HttpOptions:
+def google_options(
+    base_url: str, retries: int | None, timeout: float | None, headers: Mapping[str, str] | None = None
+) -> types.HttpOptions:
     retry = None
     if retries is not None:
         retry = types.HttpRetryOptions(attempts=retries + 1, initial_delay=0.01, max_delay=0.02)
-    return types.HttpOptions(base_url=base_url, retry_options=retry, timeout=int((timeout or 10) * 1000))
+    return types.HttpOptions(
+        base_url=base_url, retry_options=retry, timeout=int((timeout or 10) * 1000), headers=dict(headers or {})
+    )
 
 
 class Gemini(Surface):
@@ -341,9 +371,16 @@ class Gemini(Surface):
     timed_out = httpx2.ReadTimeout
     stream_error = gerrors.ServerError
 
-    def __init__(self, base_url: str, *, retries: int | None = 0, timeout: float | None = None) -> None:
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        retries: int | None = 0,
+        timeout: float | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> None:
         # The models client retries nothing unless it is given HttpRetryOptions.
-        self.sdk = genai.Client(api_key="test-key", http_options=google_options(base_url, retries or None, timeout))
+        self.sdk = genai.Client(api_key="test-key", http_options=google_options(base_url, retries or None, timeout, headers))
 
     def send(
         self,
@@ -393,8 +430,15 @@ class Interactions(Surface):
     # The Interactions client yields the `error` event of a stream.
     stream_error = None
 
-    def __init__(self, base_url: str, *, retries: int | None = 0, timeout: float | None = None) -> None:
-        self.sdk = genai.Client(api_key="test-key", http_options=google_options(base_url, retries, timeout))
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        retries: int | None = 0,
+        timeout: float | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> None:
+        self.sdk = genai.Client(api_key="test-key", http_options=google_options(base_url, retries, timeout, headers))
 
     def send(
         self,
