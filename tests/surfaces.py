@@ -380,7 +380,9 @@ class Gemini(Surface):
         headers: Mapping[str, str] | None = None,
     ) -> None:
         # The models client retries nothing unless it is given HttpRetryOptions.
-        self.sdk = genai.Client(api_key="test-key", http_options=google_options(base_url, retries or None, timeout, headers))
+        self.sdk = genai.Client(
+            api_key="test-key", http_options=google_options(base_url, retries or None, timeout, headers)
+        )
 
     def send(
         self,

@@ -120,6 +120,34 @@ def test_the_inspector_shows_the_journal_live(browser: Any, mockopper: Mockopper
     wait_for(browser, "return document.querySelectorAll('#rows tr.row').length === 0")
 
 
+def test_the_inspector_filters_by_session(browser: Any, mockopper: Mockopper) -> None:
+    mockopper.load(SCENARIO)
+    browser.get(mockopper.url + "/__mockopper/")
+    wait_for(browser, "return document.getElementById('live').classList.contains('live')")
+    for session in ("alice", "bob", None):
+        headers = mockopper.session(session).headers if session else None
+        with openai.OpenAI(base_url=mockopper.base_url, api_key="k", max_retries=0, default_headers=headers) as client:
+            client.chat.completions.create(model=f"m-{session}", messages=[{"role": "user", "content": "hello"}])
+    wait_for(browser, "return document.querySelectorAll('#rows tr.row').length === 3")
+    options = browser.execute_script("return [...document.querySelectorAll('#session option')].map(o => o.value)")
+    assert options == ["*", "", "alice", "bob"]
+
+    def shown_after_choosing(value: str) -> list[str]:
+        browser.execute_script(
+            "const s = document.getElementById('session'); s.value = arguments[0];"
+            "s.dispatchEvent(new Event('change'));",
+            value,
+        )
+        rows: list[str] = browser.execute_script(
+            "return [...document.querySelectorAll('#rows tr.row')].map(r => r.innerText)"
+        )
+        return rows
+
+    assert [("m-bob" in r) for r in shown_after_choosing("bob")] == [True]
+    assert [("m-None" in r) for r in shown_after_choosing("")] == [True]
+    assert len(shown_after_choosing("*")) == 3
+
+
 PAGE = """<!doctype html>
 <meta charset="utf-8">
 <title>chat</title>

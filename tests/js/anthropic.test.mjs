@@ -12,12 +12,12 @@ import { z } from 'zod';
 import { useMockopper } from './mockopper.mjs';
 import { SCENARIO, TEXT, WEATHER } from './scenario.mjs';
 
-const mock = useMockopper({ before, after, afterEach });
+const mock = useMockopper({ before, after, afterEach }, 'anthropic');
 let client;
 
 beforeEach(async () => {
   await mock.load(SCENARIO);
-  client = new Anthropic({ baseURL: mock.baseURL, apiKey: 'test-key', maxRetries: 0 });
+  client = new Anthropic({ baseURL: mock.baseURL, defaultHeaders: mock.headers, apiKey: 'test-key', maxRetries: 0 });
 });
 
 const MODEL = 'anthropic/claude-sonnet-4-6';
@@ -216,7 +216,7 @@ test('messages: a scripted 403 raises PermissionDeniedError with the scripted me
 });
 
 test("messages: the SDK's own retries get through a scripted 429", async () => {
-  const retrying = new Anthropic({ baseURL: mock.baseURL, apiKey: 'test-key', maxRetries: 2 });
+  const retrying = new Anthropic({ baseURL: mock.baseURL, defaultHeaders: mock.headers, apiKey: 'test-key', maxRetries: 2 });
   const message = await retrying.messages.create({ model: MODEL, max_tokens: 64, messages: user('slow down') });
   assert.deepEqual(message.content, [{ type: 'text', text: 'Made it through.' }]);
   assert.deepEqual(

@@ -9,12 +9,12 @@ import { ApiError, FunctionCallingConfigMode, GoogleGenAI, Type } from '@google/
 import { useMockopper } from './mockopper.mjs';
 import { cosine, SCENARIO, TEXT, WEATHER } from './scenario.mjs';
 
-const mock = useMockopper({ before, after, afterEach });
+const mock = useMockopper({ before, after, afterEach }, 'google');
 let ai;
 
 beforeEach(async () => {
   await mock.load(SCENARIO);
-  ai = new GoogleGenAI({ apiKey: 'test-key', httpOptions: { baseUrl: mock.baseURL } });
+  ai = new GoogleGenAI({ apiKey: 'test-key', httpOptions: { baseUrl: mock.baseURL, headers: mock.headers } });
 });
 
 const MODEL = 'gemini-2.5-flash';
@@ -186,7 +186,7 @@ test('an error inside the stream raises ApiError after the first pieces', async 
 test('extras: httpOptions.extraBody on the client and per call reach the server', async () => {
   const withExtras = new GoogleGenAI({
     apiKey: 'test-key',
-    httpOptions: { baseUrl: mock.baseURL, extraBody: { tags: { team: 'search' } } },
+    httpOptions: { baseUrl: mock.baseURL, headers: mock.headers, extraBody: { tags: { team: 'search' } } },
   });
   const response = await withExtras.models.generateContent({
     model: 'openai/gpt-dead',

@@ -1,8 +1,12 @@
-// Runs `mockopper serve` for a test file and drives it through the admin API.
+// Gives a test file its own session of a `mockopper serve` and drives it through the admin API.
 //
-// The Python interpreter is $MOCKOPPER_PYTHON, else the repository's .venv/bin/python
-// when it exists, else python3. The server listens on a free loopback port; its base URL
-// is read from the `Base URL` line that `serve` prints.
+// Test files run in parallel against one server, as a vitest or Playwright suite would:
+// each file's clients send `x-mockopper-session: <file's session>` (`mock.headers`), so
+// each file has its own scenario, counters and journal. The server is $MOCKOPPER_URL
+// when set (the Python runner starts one for the whole suite), else one started for the
+// file: `mockopper serve --port 0`, with $MOCKOPPER_PYTHON, else the repository's
+// .venv/bin/python when it exists, else python3; its base URL is read from the
+// `Base URL` line that `serve` prints.
 
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -19,10 +23,21 @@ export function pythonCommand() {
 }
 
 class Mockopper {
-  constructor(child, url) {
-    this.child = child;
+  constructor(child, url, session) {
+    this.child = child; // null when the server is shared
     this.url = url; // http://127.0.0.1:PORT
     this.baseURL = `${url}/v3/compat`;
+    this.session = session;
+  }
+
+  /** The header that puts a client's requests in this file's session (`defaultHeaders`, `headers`). */
+  get headers() {
+    return { 'x-mockopper-session': this.session };
+  }
+
+  /** The admin API of this file's session. */
+  async sessionAdmin(method, path, body, contentType) {
+    return this.admin(method, `sessions/${encodeURIComponent(this.session)}/${path}`, body, contentType);
   }
 
   async admin(method, path, body, contentType) {
@@ -37,19 +52,19 @@ class Mockopper {
   async load(scenario) {
     const [body, type] =
       typeof scenario === 'string' ? [scenario, 'application/yaml'] : [JSON.stringify(scenario), 'application/json'];
-    await this.admin('PUT', 'scenario', body, type);
+    await this.sessionAdmin('PUT', 'scenario', body, type);
     await this.reset();
   }
 
-  /** Forget the journal and every counter; keep the scenario. */
+  /** Forget the session's journal and every counter; keep the scenario. */
   async reset() {
-    await this.admin('POST', 'reset');
+    await this.sessionAdmin('POST', 'reset');
   }
 
   /** The journal, oldest first; `filter` takes the admin API's query keys (rule, surface, model, unmatched). */
   async requests(filter = {}) {
     const query = new URLSearchParams(filter).toString();
-    const { requests } = await this.admin('GET', `requests${query ? `?${query}` : ''}`);
+    const { requests } = await this.sessionAdmin('GET', `requests${query ? `?${query}` : ''}`);
     return requests;
   }
 
@@ -64,6 +79,10 @@ class Mockopper {
   }
 
   async stop() {
+    if (this.child === null) {
+      await this.admin('DELETE', `sessions/${encodeURIComponent(this.session)}`).catch(() => {});
+      return;
+    }
     if (this.child.exitCode !== null || this.child.signalCode !== null) return;
     const exited = new Promise((done) => this.child.once('exit', done));
     this.child.kill('SIGTERM');
@@ -74,7 +93,7 @@ class Mockopper {
 }
 
 /** Start `mockopper serve --port 0 --quiet` and wait until it prints its base URL. */
-export async function startMockopper({ scenario } = {}) {
+export async function startMockopper({ scenario, session = 'js' } = {}) {
   const args = ['-m', 'mockopper.cli', 'serve', '--port', '0', '--quiet'];
   if (scenario) args.push('--scenario', scenario);
   const child = spawn(pythonCommand(), args, { cwd: REPO, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -106,15 +125,19 @@ export async function startMockopper({ scenario } = {}) {
     });
   });
   child.stdout.resume(); // keep draining so the server never blocks on a full pipe
-  return new Mockopper(child, url);
+  return new Mockopper(child, url, session);
 }
 
-/** The test file's server: started before its tests, stopped after them; every test must leave no unmatched request. */
-export function useMockopper(hooks) {
+/**
+ * The test file's session `session` of the shared server ($MOCKOPPER_URL), or of a server started
+ * for the file; every test must leave no unmatched request.
+ */
+export function useMockopper(hooks, session) {
   const { before, after, afterEach } = hooks;
   const handle = {};
   before(async () => {
-    handle.server = await startMockopper();
+    const shared = process.env.MOCKOPPER_URL;
+    handle.server = shared ? new Mockopper(null, shared.replace(/\/$/, ''), session) : await startMockopper({ session });
   });
   afterEach(async () => {
     await handle.server?.assertAllMatched();

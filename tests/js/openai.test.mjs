@@ -10,12 +10,12 @@ import { z } from 'zod';
 import { useMockopper } from './mockopper.mjs';
 import { cosine, SCENARIO, TEXT, WEATHER } from './scenario.mjs';
 
-const mock = useMockopper({ before, after, afterEach });
+const mock = useMockopper({ before, after, afterEach }, 'openai');
 let client;
 
 beforeEach(async () => {
   await mock.load(SCENARIO);
-  client = new OpenAI({ baseURL: mock.baseURL, apiKey: 'test-key', maxRetries: 0 });
+  client = new OpenAI({ baseURL: mock.baseURL, defaultHeaders: mock.headers, apiKey: 'test-key', maxRetries: 0 });
 });
 
 const MODEL = 'openai/gpt-5.5';
@@ -157,7 +157,7 @@ test('chat: a scripted 403 raises PermissionDeniedError with the scripted messag
 });
 
 test("chat: the SDK's own retries get through a scripted 429", async () => {
-  const retrying = new OpenAI({ baseURL: mock.baseURL, apiKey: 'test-key', maxRetries: 2 });
+  const retrying = new OpenAI({ baseURL: mock.baseURL, defaultHeaders: mock.headers, apiKey: 'test-key', maxRetries: 2 });
   const reply = await retrying.chat.completions.create({ model: MODEL, messages: user('slow down') });
   assert.equal(reply.choices[0].message.content, 'Made it through.');
   const journal = await mock.requests();

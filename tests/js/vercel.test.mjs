@@ -24,7 +24,7 @@ import { z } from 'zod';
 import { useMockopper } from './mockopper.mjs';
 import { cosine, SCENARIO, TEXT, WEATHER } from './scenario.mjs';
 
-const mock = useMockopper({ before, after, afterEach });
+const mock = useMockopper({ before, after, afterEach }, 'vercel');
 
 beforeEach(async () => {
   await mock.load(SCENARIO);
@@ -36,6 +36,7 @@ const opper = () =>
     name: 'opper',
     baseURL: mock.baseURL,
     apiKey: API_KEY,
+    headers: mock.headers,
     includeUsage: true,
     supportsStructuredOutputs: true,
   });
@@ -43,10 +44,10 @@ const opper = () =>
 // Each provider the way its README says to point it at mockopper, with the model it asks for.
 const PROVIDERS = {
   'openai-compatible': () => opper()('openai/gpt-5.5'),
-  anthropic: () => createAnthropic({ baseURL: `${mock.baseURL}/v1`, apiKey: API_KEY })('anthropic/claude-sonnet-4-6'),
-  google: () => createGoogleGenerativeAI({ baseURL: `${mock.baseURL}/v1beta`, apiKey: API_KEY })('gemini-2.5-flash'),
-  'openai responses': () => createOpenAI({ baseURL: mock.baseURL, apiKey: API_KEY })('openai/gpt-5.5'),
-  'openai chat': () => createOpenAI({ baseURL: mock.baseURL, apiKey: API_KEY }).chat('openai/gpt-5.5'),
+  anthropic: () => createAnthropic({ baseURL: `${mock.baseURL}/v1`, apiKey: API_KEY, headers: mock.headers })('anthropic/claude-sonnet-4-6'),
+  google: () => createGoogleGenerativeAI({ baseURL: `${mock.baseURL}/v1beta`, apiKey: API_KEY, headers: mock.headers })('gemini-2.5-flash'),
+  'openai responses': () => createOpenAI({ baseURL: mock.baseURL, apiKey: API_KEY, headers: mock.headers })('openai/gpt-5.5'),
+  'openai chat': () => createOpenAI({ baseURL: mock.baseURL, apiKey: API_KEY, headers: mock.headers }).chat('openai/gpt-5.5'),
 };
 
 const weatherTool = (seen) =>
@@ -234,7 +235,7 @@ test('openai-compatible: a truncated stream is an error part; a dropped connecti
 });
 
 test('google: a provider-prefixed model id keeps its slash in the path', async () => {
-  const model = createGoogleGenerativeAI({ baseURL: `${mock.baseURL}/v1beta`, apiKey: API_KEY })(
+  const model = createGoogleGenerativeAI({ baseURL: `${mock.baseURL}/v1beta`, apiKey: API_KEY, headers: mock.headers })(
     'gemini/gemini-2.5-flash',
   );
   const result = await generateText({ model, prompt: 'echo me', maxRetries: 0 });
@@ -275,8 +276,8 @@ test('openai-compatible: providerOptions.opper extras reach the server (generate
 test('embed and embedMany through the openai-compatible, openai and google providers', async () => {
   const models = [
     opper().embeddingModel('openai/text-embedding-3-small'),
-    createOpenAI({ baseURL: mock.baseURL, apiKey: API_KEY }).embeddingModel('openai/text-embedding-3-small'),
-    createGoogleGenerativeAI({ baseURL: `${mock.baseURL}/v1beta`, apiKey: API_KEY }).embeddingModel(
+    createOpenAI({ baseURL: mock.baseURL, apiKey: API_KEY, headers: mock.headers }).embeddingModel('openai/text-embedding-3-small'),
+    createGoogleGenerativeAI({ baseURL: `${mock.baseURL}/v1beta`, apiKey: API_KEY, headers: mock.headers }).embeddingModel(
       'gemini-embedding-001',
     ),
   ];
