@@ -269,6 +269,24 @@ def peak_rss_holding_streams(target: Target, streams: int = 1000) -> tuple[int, 
     return before, peak, complete
 
 
+def rss_with_sessions(target: Target, sessions: int = 1000) -> tuple[int, int, int]:
+    """Server RSS (KiB) before and after `sessions` sessions each answered a conversation; sessions alive."""
+    assert target.process is not None
+    before = rss_kb(target.process.pid)
+    url = f"http://127.0.0.1:{target.port}/v3/compat/responses"
+    for i in range(sessions):
+        request = urllib.request.Request(
+            url,
+            json.dumps({"model": "openai/gpt-5.5", "input": f"hello from session {i}"}).encode(),
+            {"authorization": "Bearer b", "content-type": "application/json", "x-mockopper-session": f"s{i}"},
+        )
+        with urllib.request.urlopen(request, timeout=10) as response:
+            response.read()
+    with urllib.request.urlopen(f"http://127.0.0.1:{target.port}/__mockopper/health", timeout=10) as response:
+        alive = int(json.loads(response.read())["sessions"])
+    return before, rss_kb(target.process.pid), alive
+
+
 def pacing_accuracy(target: Target, runs: int = 5) -> tuple[float, float, int, float]:
     """Inter-chunk gap error against the scripted 20 ms interval, measured at the client."""
     errors: list[float] = []
@@ -369,6 +387,7 @@ def main() -> None:
     try:
         before, peak, complete = peak_rss_holding_streams(fresh)
         median_err, p95_err, gaps, ttft_err = pacing_accuracy(fresh)
+        sessions_before, sessions_after, sessions_alive = rss_with_sessions(fresh)
     finally:
         fresh.stop()
 
@@ -396,6 +415,10 @@ def main() -> None:
     print(
         f"| RSS holding 1,000 streams | {before / 1024:.0f} MiB fresh -> {peak / 1024:.0f} MiB peak, "
         f"{complete}/1000 complete |"
+    )
+    print(
+        f"| RSS with 1,000 sessions | {sessions_before / 1024:.0f} MiB -> {sessions_after / 1024:.0f} MiB, "
+        f"{sessions_alive} sessions alive |"
     )
     print(
         f"| pacing (interval 20 ms, ttft 50 ms) | gap error median {median_err:.2f} ms, p95 {p95_err:.2f} ms "
