@@ -261,3 +261,19 @@ def test_the_fixture_resets_sessions_between_tests(mockopper: Mockopper) -> None
     assert [r.session for r in mockopper.requests] == ["mine"]
     with pytest.raises(ValueError, match="Invalid session name"):
         mockopper.session("")
+
+
+@pytest.mark.filterwarnings("ignore:connect\\(\\) must be used as a context manager:DeprecationWarning")
+def test_a_websocket_connection_is_served_in_its_handshakes_session(mockopper: Mockopper) -> None:
+    mockopper.session("ws").load({"rules": [{"replies": [{"text": "one"}, {"text": "two"}]}]})
+    client = openai.OpenAI(
+        base_url=mockopper.base_url, api_key="k", max_retries=0, default_headers=mockopper.session("ws").headers
+    )
+    with client, client.responses.connect() as connection:
+        texts = []
+        for _ in range(2):
+            connection.response.create(model="m", input="hi")
+            done = next(e for e in connection if e.type == "response.completed")
+            texts.append(done.response.output_text)
+    assert texts == ["one", "two"]
+    assert [(r.method, r.session) for r in mockopper.session("ws").requests] == [("WEBSOCKET", "ws")] * 2
