@@ -97,28 +97,41 @@ def main() -> None:
     help="Scenario file, or the name of a bundled one (flaky.yaml, tools.yaml, ...).",
 )
 @click.option("--host", default="127.0.0.1", show_default=True, help="Interface to bind; loopback by default.")
-@click.option("--port", "-p", default=DEFAULT_PORT, show_default=True, type=int, help="Port; 0 picks a free one.")
+@click.option(
+    "--port",
+    "-p",
+    default=DEFAULT_PORT,
+    show_default=True,
+    type=click.IntRange(0, 65535),
+    help="Port (0 to 65535); 0 picks a free one.",
+)
 @click.option("--seed", type=int, default=None, help="Override the scenario's seed.")
 @click.option("--api-key", default=None, help="Accept only this API key (any key is accepted otherwise).")
 @click.option("--admin-token", default=None, help="Require this token for the admin API (and allow non-loopback).")
 @click.option("--cors-origin", "cors_origins", multiple=True, help="Allowed browser origin (repeatable; default any).")
 @click.option("--watch", is_flag=True, help="Reload the scenario file when it changes.")
 @click.option(
-    "--max-body", default=32 * 1024 * 1024, show_default=True, type=int, help="Largest request body in bytes."
+    "--max-body",
+    default=32 * 1024 * 1024,
+    show_default=True,
+    type=click.IntRange(min=1),
+    help="Largest request body in bytes.",
 )
-@click.option("--journal-size", default=1000, show_default=True, type=int, help="Requests kept in the journal.")
+@click.option(
+    "--journal-size", default=1000, show_default=True, type=click.IntRange(min=1), help="Requests kept in the journal."
+)
 @click.option(
     "--history-size",
     default=1000,
     show_default=True,
-    type=int,
+    type=click.IntRange(min=1),
     help="Answers kept for previous_response_id and previous_interaction_id.",
 )
 @click.option(
     "--max-sessions",
     default=1000,
     show_default=True,
-    type=int,
+    type=click.IntRange(min=1),
     help="Sessions (x-mockopper-session) kept at once; the least recently used goes first.",
 )
 @click.option("--quiet", "-q", is_flag=True, help="Do not log each request.")

@@ -358,6 +358,14 @@ def resolve(name: str | Path) -> Path:
     path = Path(name)
     if path.is_file():
         return path
+    if path.is_dir():
+        inside = sorted(p.name for p in path.iterdir() if p.suffix in (".yaml", ".yml") and p.is_file())
+        shown = (
+            f"scenario files in it: {', '.join(inside[:10])}{', ...' if len(inside) > 10 else ''}"
+            if inside
+            else "it holds no .yaml or .yml files"
+        )
+        raise ScenarioNotFound([Problem(str(name), None, "", f"is a folder, not a scenario file ({shown})")])
     if path.parent == Path(".") or str(path.parent) == "":
         for candidate in (path.name, f"{path.name}.yaml"):
             bundled = bundled_dir() / candidate

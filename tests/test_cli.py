@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 
 import openai
+import pytest
 from click.testing import CliRunner
 
 from mockopper.cli import main
@@ -57,6 +58,30 @@ def test_serve_refuses_a_broken_scenario(tmp_path: Path) -> None:
     result = CliRunner().invoke(main, ["serve", "--scenario", str(bad), "--port", "0"])
     assert result.exit_code == 1
     assert "bad.yaml:1: rules[0].reply: a reply needs one of text, tool_calls, json, error" in result.output
+
+
+@pytest.mark.parametrize("port", ["99999", "-1", "65536"])
+def test_serve_refuses_a_port_out_of_range_in_one_line(port: str) -> None:
+    result = CliRunner().invoke(main, ["serve", "--port", port])
+    assert result.exit_code == 2
+    assert f"Invalid value for '--port' / '-p': {port} is not in the range 0<=x<=65535." in result.output
+    assert "Traceback" not in result.output
+
+
+def test_serve_says_a_folder_is_a_folder_and_what_it_holds(tmp_path: Path) -> None:
+    (tmp_path / "chat.yaml").write_text("rules: []\n")
+    (tmp_path / "tools.yml").write_text("rules: []\n")
+    (tmp_path / "notes.txt").write_text("not a scenario")
+    result = CliRunner().invoke(main, ["serve", "--scenario", f"{tmp_path}/", "--port", "0"])
+    assert result.exit_code == 1
+    assert f"{tmp_path}/: is a folder, not a scenario file (scenario files in it: chat.yaml, tools.yml)" in (
+        result.output
+    )
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    result = CliRunner().invoke(main, ["check", str(empty)])
+    assert result.exit_code == 1
+    assert f"{empty}: is a folder, not a scenario file (it holds no .yaml or .yml files)" in result.output
 
 
 def test_serve_as_a_process_on_a_free_port() -> None:
