@@ -75,6 +75,7 @@ class Conversation:
     required_tool: str | None = None  # the named tool when tool_choice is "function"
     json_schema: Mapping[str, Any] | None = None  # the schema when structured output is asked for
     wants_json: bool = False  # structured output asked for (with or without a schema)
+    prefill: str = ""  # the start of the answer, written by the client: the reply continues it
     stream: bool = False
     stream_usage: bool = False  # the client asked for usage inside the stream
     max_tokens: int | None = None

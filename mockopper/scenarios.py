@@ -202,11 +202,16 @@ class UsageSpec(_Model):
 
 
 class Reply(_Model):
-    """What a rule answers: exactly one kind (text, tool_calls, json or error)."""
+    """What a rule answers: exactly one kind (text, tool_calls, json or error).
+
+    `format: auto` beside `text` answers in the output format the request asks for
+    (see `formats`): JSON mode, a JSON Schema in the prompt, field markers; else the text.
+    """
 
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
     text: str | None = None
+    format: Literal["auto"] | None = None
     tool_calls: list[ToolCallSpec] | Literal["auto"] | None = None
     json_value: Any = Field(default=None, alias="json")
     reasoning: str | None = None
@@ -257,6 +262,11 @@ class Reply(_Model):
         if len(kinds) > 1:
             raise ValueError(
                 f"a reply has exactly one kind, got {' and '.join(kinds)} (only text may stand beside tool_calls)"
+            )
+        if self.format is not None and (self.text is None or kinds != ["text"]):
+            raise ValueError(
+                "'format: auto' goes with text alone: it answers in the format the prompt asks for, "
+                "and with the text when the prompt asks for none"
             )
         if self.error is not None and (self.reasoning is not None or self.stream is not None):
             raise ValueError("an error reply takes no reasoning or stream settings")

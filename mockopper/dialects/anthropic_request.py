@@ -352,6 +352,16 @@ def _output_format(body: Mapping[str, Any]) -> tuple[bool, Mapping[str, Any] | N
     return False, None
 
 
+def _prefill(raw: list[Any], messages: list[Message]) -> str:
+    """The text of a final assistant message: the start of the answer, which the model continues."""
+    last = messages[-1] if messages else None
+    if not raw or not isinstance(raw[-1], Mapping) or raw[-1].get("role") != "assistant":
+        return ""
+    if last is None or last.role != "assistant" or last.tool_calls:
+        return ""
+    return last.text
+
+
 def _sampling(body: Mapping[str, Any]) -> tuple[str, ...]:
     temperature = optional(body, "temperature", float)
     if temperature is not None and not 0 <= temperature <= 1:
@@ -418,6 +428,8 @@ def read_request(body: Any, call: Call, api: str, *, generate: bool) -> Anthropi
     mode, required_tool = _tool_choice(fields)
     thinking, show_thinking = _thinking(body, max_tokens)
     wants_json, schema = _output_format(body)
+    prefill = _prefill(raw, messages)
+    wants_json = wants_json or prefill.lstrip().startswith("{")  # prefilled `{`: the answer is a JSON object
     stops = _sampling(body)
     stream = optional(body, "stream", bool, default=False) if generate else False
     return AnthropicConversation(
@@ -430,6 +442,7 @@ def read_request(body: Any, call: Call, api: str, *, generate: bool) -> Anthropi
         required_tool=required_tool,
         json_schema=schema,
         wants_json=wants_json,
+        prefill=prefill,
         stream=stream,
         max_tokens=max_tokens,
         extras=parse_extras(body),
