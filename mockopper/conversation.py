@@ -142,6 +142,8 @@ class Conversation:
             if self.json_schema is not None:
                 parts.append(_canonical(self.json_schema))
             parts += self.inputs
+            if self.prefill:
+                parts.append(self.prefill)
             parts.append(str(self.dimensions))
             blob = "\x1f".join(parts).encode("utf-8", "surrogatepass")
             self._digest = hashlib.blake2b(blob, digest_size=16).hexdigest()

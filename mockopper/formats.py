@@ -34,6 +34,8 @@ ANY_OBJECT: Mapping[str, Any] = {"type": "object", "properties": {"answer": {"ty
 # Bounds on the prompt text searched, so a huge or hostile prompt costs little.
 _MAX_TEXT = 200_000
 _MAX_DECODES = 400
+_MAX_FIELDS = 200
+_MAX_NOTE = 20_000  # what is read beside one field
 
 _JSON_TYPES = frozenset({"object", "array", "string", "integer", "number", "boolean", "null"})
 _SCHEMA_WORDS = frozenset(
@@ -48,10 +50,13 @@ _ASKING = re.compile(
 _JSON_WORD = re.compile(r"json", re.IGNORECASE)
 _BEFORE = 1000  # how far before a schema the words asking for JSON may stand
 _AFTER = 300
-_FENCE_ASKED = re.compile(r"(?<![\w`])(no|not|don't|do not|without|never)\b[^.\n]{0,30}```json", re.IGNORECASE)
+# A ```json block named in words (not one the prompt itself fences a value in), and a refusal of one.
+_FENCE_NAMED = re.compile(r"```json(?!\s*[{\[])", re.IGNORECASE)
+_FENCE_REFUSED = re.compile(r"\b(no|not|don't|without|never)\b[^.\n]{0,30}$", re.IGNORECASE)
+_OPENING = re.compile(r'\{\s*["}]')  # where a JSON object can start
 _MARKER = re.compile(r"\[\[ ## (\w+) ## \]\]")
 _LINE_MARKER = re.compile(r"^\[\[ ## (\w+) ## \]\][ \t]*$", re.MULTILINE)
-_DECLARED = re.compile(r"`(\w+)`\s*\(([^\n]+?)\)\s*(?::|$)", re.MULTILINE)
+_DECLARED = re.compile(r"`(\w+)`\s*\(([^()\n]*(?:\([^()\n]*\)[^()\n]*)*)\)")  # `name` (type)
 _DONE = "completed"
 
 
@@ -128,9 +133,10 @@ def _objects(text: str) -> Iterator[tuple[int, int, Any]]:
     position = 0
     decodes = 0
     while decodes < _MAX_DECODES:
-        start = text.find("{", position)
-        if start < 0:
+        found = _OPENING.search(text, position)
+        if found is None:
             return
+        start = found.start()
         decodes += 1
         try:
             value, end = decoder.raw_decode(text, start)
@@ -170,7 +176,8 @@ def _schema_in(texts: list[str], *, asked: bool) -> Mapping[str, Any] | None:
 
 
 def _asks_fence(text: str) -> bool:
-    return "```json" in text and not _FENCE_ASKED.search(text)
+    """Whether the text asks for the answer inside a ```json block."""
+    return any(not _FENCE_REFUSED.search(text[max(0, m.start() - 40) : m.start()]) for m in _FENCE_NAMED.finditer(text))
 
 
 # --- fields: `[[ ## name ## ]]` markers and `{name}` templates -----------------------------
@@ -178,20 +185,19 @@ def _asks_fence(text: str) -> bool:
 
 def _fields(conv: Conversation, texts: list[str]) -> Format | None:
     """Output fields behind markers: every marker the prompt shows whose value the last user message does not give."""
-    names: list[str] = []
+    names: dict[str, None] = {}  # in order of first appearance
     for text in (conv.system, *texts):
-        for name in _MARKER.findall(text):
-            if name not in names:
-                names.append(name)
+        names.update(dict.fromkeys(_MARKER.findall(text)))
     if not names:
         return None
     last = conv.last_user_text or ""
     given = set(_LINE_MARKER.findall(last))
-    outputs = [n for n in names if n not in given and n != _DONE]
+    outputs = [n for n in names if n not in given and n != _DONE][:_MAX_FIELDS]
     if not outputs:
         return None
     prompt = "\n".join(texts)
-    properties = {name: _field_schema(name, prompt) for name in outputs}
+    declared = _declared(prompt)
+    properties = {name: _field_schema(name, prompt, declared) for name in outputs}
     schema = {"type": "object", "properties": properties, "required": outputs}
     closing = _DONE if _DONE in names else None
     return Format("fields", schema, fields=tuple(outputs), closing=closing)
@@ -207,22 +213,33 @@ def _template(texts: list[str], *, asked: bool) -> Format | None:
             if len(holes) != len(value):
                 continue
             prompt = "\n".join(texts)
-            properties = {k: _field_schema(k, prompt, note=v[len(k) + 2 :]) for k, v in holes.items()}
+            declared = _declared(prompt)
+            properties = {
+                k: _field_schema(k, prompt, declared, v[len(k) + 2 :]) for k, v in list(holes.items())[:_MAX_FIELDS]
+            }
             return Format("json", {"type": "object", "properties": properties, "required": list(holes)})
     return None
 
 
-def _field_schema(name: str, prompt: str, note: str | None = None) -> Mapping[str, Any]:
+def _declared(prompt: str) -> dict[str, str]:
+    """Types the prompt states for names: `` `answer` (int) ``, the first statement of each name."""
+    found: dict[str, str] = {}
+    for match in _DECLARED.finditer(prompt):
+        found.setdefault(match.group(1), match.group(2).strip())
+    return found
+
+
+def _field_schema(name: str, prompt: str, types: Mapping[str, str], note: str | None = None) -> Mapping[str, Any]:
     """The schema of one field from what the prompt says about it: a JSON schema, a declared type, a note."""
     if note is None:  # what follows the field's `{name}` placeholder on its line
         placeholder = "{" + name + "}"
         at = prompt.find(placeholder)
         end = prompt.find("\n", at) if at >= 0 else -1
-        note = prompt[at + len(placeholder) : end if end >= 0 else None] if at >= 0 else ""
+        note = prompt[at + len(placeholder) : end if end >= 0 else None][:_MAX_NOTE] if at >= 0 else ""
     for _, _, value in _objects(note):
         if _is_schema(value):
             return dict(value)
-    declared = next((m.group(2).strip() for m in _DECLARED.finditer(prompt) if m.group(1) == name), None)
+    declared = types.get(name)
     if declared is not None:
         schema = _type_schema(declared)
         if "enum" in schema or schema.get("type") != "string":

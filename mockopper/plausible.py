@@ -95,6 +95,17 @@ _TEXTS: dict[str, str] = {
     "full_name": "faker:name",
     "name": "faker:name",
     "author": "faker:name",
+    "person": "faker:name",
+    "director": "faker:name",
+    "actor": "faker:name",
+    "artist": "faker:name",
+    "writer": "faker:name",
+    "owner": "faker:name",
+    "manager": "faker:name",
+    "customer": "faker:name",
+    "contact": "faker:name",
+    "assignee": "faker:name",
+    "speaker": "faker:name",
     "user_name": "faker:user_name",
     "username": "faker:user_name",
     "login": "faker:user_name",
@@ -244,7 +255,7 @@ def text(name: str, rng: random.Random, fake: Any, clock: int) -> str | None:
     """A string that looks like what `name` names, or None when the name says nothing."""
     kind: str | None = _lookup(name, _TEXTS) if name else None
     if kind is None:
-        numbers = number_range(name, integer=True) if name else None
+        numbers = _lookup(name, _NUMBERS) if name else None
         if numbers is not None:  # a `year` or a `price` asked for as a string
             low, high, decimals = numbers
             value = round(rng.uniform(low, high), decimals)

@@ -257,16 +257,16 @@ class Reply(_Model):
         ]
         if self.text is not None and "tool_calls" not in kinds:
             kinds.insert(0, "text")
+        if self.format is not None and (self.text is None or kinds != ["text"]):
+            raise ValueError(
+                "'format: auto' goes with text alone: it answers in the format the prompt asks for, "
+                "and with the text when the prompt asks for none"
+            )
         if not kinds:
             raise ValueError("a reply needs one of text, tool_calls, json, error")
         if len(kinds) > 1:
             raise ValueError(
                 f"a reply has exactly one kind, got {' and '.join(kinds)} (only text may stand beside tool_calls)"
-            )
-        if self.format is not None and (self.text is None or kinds != ["text"]):
-            raise ValueError(
-                "'format: auto' goes with text alone: it answers in the format the prompt asks for, "
-                "and with the text when the prompt asks for none"
             )
         if self.error is not None and (self.reasoning is not None or self.stream is not None):
             raise ValueError("an error reply takes no reasoning or stream settings")

@@ -164,8 +164,8 @@ def _tool_result_text(block: Mapping[str, Any], path: str) -> str:
     return _text_of(content)
 
 
-def _messages(raw: list[Any], before: Sequence[Message] = ()) -> tuple[list[Message], list[str]]:
-    """The conversation's messages, and the text of any `role: system` messages.
+def _messages(raw: list[Any], before: Sequence[Message] = ()) -> tuple[list[Message], list[str], str]:
+    """The conversation's messages, the text of any `role: system` messages, and the prefill.
 
     `before` is the conversation a thread holds: `raw` continues it.
     """
@@ -233,10 +233,12 @@ def _messages(raw: list[Any], before: Sequence[Message] = ()) -> tuple[list[Mess
         else:
             messages.extend(_user_turn(blocks, path, names, previous))
     last = messages[-1] if messages else None
+    prefill = ""
     if last is not None and last.role == "assistant" and not last.tool_calls:
         # A prefill: the answer continues it, so matching reads the turn it answers.
         messages.pop()
-    return messages, system
+        prefill = last.text if raw and raw[-1].get("role") == "assistant" else ""
+    return messages, system, prefill
 
 
 def _user_turn(
@@ -352,16 +354,6 @@ def _output_format(body: Mapping[str, Any]) -> tuple[bool, Mapping[str, Any] | N
     return False, None
 
 
-def _prefill(raw: list[Any], messages: list[Message]) -> str:
-    """The text of a final assistant message: the start of the answer, which the model continues."""
-    last = messages[-1] if messages else None
-    if not raw or not isinstance(raw[-1], Mapping) or raw[-1].get("role") != "assistant":
-        return ""
-    if last is None or last.role != "assistant" or last.tool_calls:
-        return ""
-    return last.text
-
-
 def _sampling(body: Mapping[str, Any]) -> tuple[str, ...]:
     temperature = optional(body, "temperature", float)
     if temperature is not None and not 0 <= temperature <= 1:
@@ -423,12 +415,11 @@ def read_request(body: Any, call: Call, api: str, *, generate: bool) -> Anthropi
     if previous is not None:
         fields = {**body, "tools": previous.fields.get("tools")}
     system = _system(body.get("system"))
-    messages, inline_system = _messages(raw, previous.messages if previous is not None else ())
+    messages, inline_system, prefill = _messages(raw, previous.messages if previous is not None else ())
     tools = _tools(fields)
     mode, required_tool = _tool_choice(fields)
     thinking, show_thinking = _thinking(body, max_tokens)
     wants_json, schema = _output_format(body)
-    prefill = _prefill(raw, messages)
     wants_json = wants_json or prefill.lstrip().startswith("{")  # prefilled `{`: the answer is a JSON object
     stops = _sampling(body)
     stream = optional(body, "stream", bool, default=False) if generate else False
