@@ -218,14 +218,18 @@ class _Generator:
                     return round(multiple, 10)
             except (OverflowError, ValueError):  # bounds and step too far apart for floats
                 pass
-        raw = self.rng.uniform(start, end)
-        if not math.isfinite(raw):  # the span overflows a float
-            raw = start / 2 + end / 2
-        for digits in (decimals, 4, 8):
-            value: float | int = round(raw, digits) if digits else round(raw)
-            if inside(value):
-                return value
-        return raw if inside(raw) else start / 2 + end / 2
+        # the plausible span, then (when it shrinks to a bound the schema excludes) the span beside the bounds
+        for first, last in ((start, end), _near(low, high, lean - liked)):
+            raw = self.rng.uniform(first, last)
+            if not math.isfinite(raw):  # the span overflows a float
+                raw = first / 2 + last / 2
+            for digits in (decimals, 4, 8, 17):
+                value: float | int = round(raw, digits) if digits else round(raw)
+                if inside(value):
+                    return value
+        if low is not None and high is not None:
+            return low / 2 + high / 2
+        return low + 1 if low is not None else high - 1 if high is not None else 0
 
     def string(self, schema: Mapping[str, Any], name: str) -> str:
         fmt = str(schema.get("format", "")).lower()
@@ -235,7 +239,8 @@ class _Generator:
         if value is None:
             value = self.hinted(name)
         low = min(_int(schema.get("minLength"), 0), _MAX_CHARS)
-        high = _int(schema.get("maxLength"), 0) or None
+        high: int | None = _int(schema.get("maxLength"), -1)
+        high = None if high is None or high < 0 else high
         if high is not None and len(value) > high:
             value = value[:high].rstrip() or value[:high]
         if len(value) < low:
@@ -346,15 +351,19 @@ def _span(low: float | None, high: float | None, liked: float, lean: float) -> t
     """The plausible range `liked..lean` cut to the bounds; near the bounds when they exclude it."""
     start = liked if low is None else max(low, liked)
     end = lean if high is None else min(high, lean)
-    if start <= end:
-        return start, end
-    width = lean - liked or 100
+    return (start, end) if start <= end else _near(low, high, lean - liked)
+
+
+def _near(low: float | None, high: float | None, width: float) -> tuple[float, float]:
+    """A span of `width` inside the bounds, against the bound there is."""
+    width = width or 100
     if low is not None and high is not None:
         return low, high
     if low is not None:
         return low, low + width
-    assert high is not None
-    return high - width, high
+    if high is not None:
+        return high - width, high
+    return 0, width
 
 
 def _step(schema: Mapping[str, Any]) -> float | None:
