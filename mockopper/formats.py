@@ -57,6 +57,7 @@ _OPENING = re.compile(r'\{\s*["}]')  # where a JSON object can start
 _MARKER = re.compile(r"\[\[ ## (\w+) ## \]\]")
 _LINE_MARKER = re.compile(r"^\[\[ ## (\w+) ## \]\][ \t]*$", re.MULTILINE)
 _DECLARED = re.compile(r"`(\w+)`\s*\(([^()\n]*(?:\([^()\n]*\)[^()\n]*)*)\)")  # `name` (type)
+_TYPE_LIKE = re.compile(r"^[\w.]+(\[.*\])?( \| [\w.]+(\[.*\])?)*$")
 _DONE = "completed"
 
 
@@ -225,7 +226,8 @@ def _declared(prompt: str) -> dict[str, str]:
     """Types the prompt states for names: `` `answer` (int) ``, the first statement of each name."""
     found: dict[str, str] = {}
     for match in _DECLARED.finditer(prompt):
-        found.setdefault(match.group(1), match.group(2).strip())
+        if _TYPE_LIKE.match(match.group(2).strip()):  # not `answer` (must be formatted as ...)
+            found.setdefault(match.group(1), match.group(2).strip())
     return found
 
 
