@@ -9,16 +9,19 @@ from __future__ import annotations
 
 import json
 import re
+from pathlib import Path
 from typing import Any
 
 import anthropic
 import jsonschema
 import openai
 import pytest
+from click.testing import CliRunner
 from google import genai
 from google.genai import types
 
 from mockopper import formats
+from mockopper.cli import main
 from mockopper.conversation import Conversation, Message
 from mockopper.loader import ScenarioError, load
 from mockopper.plugin import Mockopper
@@ -202,6 +205,16 @@ def test_format_auto_needs_text_alone() -> None:
             load({"rules": [{"reply": reply}]})
     with pytest.raises(ScenarioError, match="auto"):
         load({"rules": [{"reply": {"format": "json", "text": "hi"}}]})
+
+
+def test_the_cli_knows_format_auto(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("rules:\n  - reply:\n      format: auto\n      json: auto\n")
+    result = CliRunner().invoke(main, ["check", str(bad)])
+    assert result.exit_code == 1 and f"{bad}:2: rules[0].reply: 'format: auto' goes with text alone" in result.output
+    reply = json.loads(CliRunner().invoke(main, ["schema"]).output)["$defs"]["Reply"]
+    assert {"const": "auto", "type": "string"} in reply["properties"]["format"]["anyOf"]
+    assert "reply  text (format: auto)" in CliRunner().invoke(main, ["list", "default.yaml"]).output
 
 
 # --- through every surface ------------------------------------------------------------------------
