@@ -35,6 +35,7 @@ ANY_OBJECT: Mapping[str, Any] = {"type": "object", "properties": {"answer": {"ty
 _MAX_TEXT = 200_000
 _MAX_DECODES = 400
 _MAX_FIELDS = 200
+_MAX_EARLIER = 20  # earlier user messages read
 _MAX_NOTE = 20_000  # what is read beside one field
 
 _JSON_TYPES = frozenset({"object", "array", "string", "integer", "number", "boolean", "null"})
@@ -122,10 +123,9 @@ def _field_text(value: Any) -> str:
 
 
 def _prompt(conv: Conversation) -> list[str]:
-    """The texts a format can be asked for in, most recent first: user messages, then the system text."""
+    """The texts a format is asked for in: the last user message, the system text, then earlier user messages."""
     users = [m.text[:_MAX_TEXT] for m in conv.messages if m.role == "user" and m.text]
-    texts = users[-1:] + ([conv.system[:_MAX_TEXT]] if conv.system else []) + users[-2::-1]
-    return texts
+    return users[-1:] + ([conv.system[:_MAX_TEXT]] if conv.system else []) + users[-2::-1][:_MAX_EARLIER]
 
 
 def _objects(text: str) -> Iterator[tuple[int, int, Any]]:
