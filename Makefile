@@ -12,6 +12,7 @@ $(VENV)/bin/python:
 
 install: $(VENV)/bin/python  ## Create .venv and install mockopper with its test and dev tools
 	$(VENV)/bin/pip install -q -e ".[dev]"
+	$(VENV)/bin/pip install -q --no-deps "instructor>=1.17"  # its pins clash with openai's; see pyproject.toml
 
 test:  ## Run the test suite (what CI runs)
 	$(PY) -m pytest

@@ -260,7 +260,10 @@ def list_rules(file: str) -> None:
     for index, rule in enumerate(scenario.rules):
         match = rule.match.model_dump(exclude_none=True, by_alias=True)
         replies = [rule.reply] if rule.reply else list(rule.replies or [])
-        kinds = " -> ".join(r.kind if r.kind != "error" or not r.error else f"error {r.error.status}" for r in replies)
+        kinds = " -> ".join(
+            f"error {r.error.status}" if r.error else f"{r.kind} (format: {r.format})" if r.format else r.kind
+            for r in replies
+        )
         extra = f" (times: {rule.times})" if rule.times else ""
         extra += " (then cycle)" if rule.then == "cycle" else ""
         click.echo(f"{index + 1:3}. {scenario.rule_name(index)}{extra}")

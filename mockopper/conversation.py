@@ -75,6 +75,7 @@ class Conversation:
     required_tool: str | None = None  # the named tool when tool_choice is "function"
     json_schema: Mapping[str, Any] | None = None  # the schema when structured output is asked for
     wants_json: bool = False  # structured output asked for (with or without a schema)
+    prefill: str = ""  # the start of the answer, written by the client: the reply continues it
     stream: bool = False
     stream_usage: bool = False  # the client asked for usage inside the stream
     max_tokens: int | None = None
@@ -141,6 +142,8 @@ class Conversation:
             if self.json_schema is not None:
                 parts.append(_canonical(self.json_schema))
             parts += self.inputs
+            if self.prefill:
+                parts.append(self.prefill)
             parts.append(str(self.dimensions))
             blob = "\x1f".join(parts).encode("utf-8", "surrogatepass")
             self._digest = hashlib.blake2b(blob, digest_size=16).hexdigest()

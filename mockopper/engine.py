@@ -18,7 +18,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from mockopper import fakes
+from mockopper import fakes, formats
 from mockopper.conversation import Conversation, estimate_tokens
 from mockopper.matching import OPT_IN_APIS, CompiledRule, NearMiss, compile_rules, explain, first_match
 from mockopper.scenarios import ErrorSpec, FaultSpec, ModelSpec, Reply, Scenario, StreamSpec
@@ -39,8 +39,6 @@ __all__ = [
 ]
 
 DEFAULT_DIMENSIONS = 1536
-# What `json: auto` generates when the request asks for JSON without a schema.
-_ANY_OBJECT = {"type": "object", "properties": {"answer": {"type": "string"}}, "required": ["answer"]}
 _DEFAULT_PACING = StreamSpec()
 
 DEFAULT_MESSAGES = {
@@ -512,17 +510,25 @@ class Engine:
             answer.input_tokens = conv.input_tokens()
         elif reply.json_value is not None:
             if reply.json_value == "auto":
-                schema = conv.json_schema if conv.json_schema is not None else _ANY_OBJECT
+                # the request's schema; without one, what the prompt lays out (see `formats`)
+                fmt = formats.requested(conv)
+                schema = fmt.schema if fmt is not None else formats.ANY_OBJECT
                 value = fakes.schema_instance(schema, rng, ctx.fake, answer.created)
             else:
                 value = _render_json(reply.json_value, ctx)
             answer.text = _dumps(value)
             answer.structured = True
         else:
-            if reply.text is not None:
+            fmt = formats.requested(conv) if reply.format == "auto" else None
+            if fmt is not None:
+                answer.text = formats.render(fmt, fakes.schema_instance(fmt.schema, rng, ctx.fake, answer.created))
+                answer.structured = fmt.kind == "json"
+            elif reply.text is not None:
                 answer.text = compile_template(reply.text).render(ctx)
             if reply.tool_calls is not None:
                 answer.tool_calls = self._tool_calls(conv, reply, ctx, rng, pacing, answer.created)
+        if conv.prefill:
+            answer.text = _continuing(answer.text, conv.prefill)
         if reply.reasoning is not None:
             answer.reasoning = compile_template(reply.reasoning).render(ctx)
         answer.finish_reason = reply.finish_reason or ("tool_calls" if answer.tool_calls else "stop")
@@ -587,6 +593,14 @@ class _LazyRandom(random.Random):
         if not self._seeded:
             self._seeded = True
             self.seed(fakes.derive(self._key, "json"))
+
+
+def _continuing(text: str, prefill: str) -> str:
+    """The reply after the client's prefill: the part the prefill already wrote is not repeated."""
+    for start in (prefill, prefill.strip()):
+        if start and text.startswith(start):
+            return text[len(start) :]
+    return text
 
 
 class _Unanswerable(Exception):

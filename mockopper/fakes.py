@@ -20,6 +20,8 @@ from array import array
 from collections.abc import Mapping
 from typing import Any
 
+from mockopper import plausible
+
 try:  # Python 3.11+
     import re._parser as sre_parse  # type: ignore[import-not-found,unused-ignore]
 except ImportError:  # pragma: no cover
@@ -54,57 +56,6 @@ _HARD_DEPTH = 48
 _MAX_VALUES = 10_000
 _MAX_ITEMS = 1_000
 _MAX_CHARS = 10_000
-
-_HINTS: tuple[tuple[str, str], ...] = (
-    ("email", "email"),
-    ("first_name", "first_name"),
-    ("firstname", "first_name"),
-    ("last_name", "last_name"),
-    ("lastname", "last_name"),
-    ("surname", "last_name"),
-    ("username", "user_name"),
-    ("user_name", "user_name"),
-    ("full_name", "name"),
-    ("city", "city"),
-    ("country", "country"),
-    ("street", "street_address"),
-    ("address", "address"),
-    ("zip", "postcode"),
-    ("postal", "postcode"),
-    ("phone", "phone_number"),
-    ("company", "company"),
-    ("organization", "company"),
-    ("url", "url"),
-    ("website", "url"),
-    ("link", "url"),
-    ("color", "color_name"),
-    ("colour", "color_name"),
-    ("currency", "currency_code"),
-    ("language", "language_name"),
-    ("job", "job"),
-    ("occupation", "job"),
-    ("location", "city"),
-    ("title", "_title"),
-    ("name", "name"),
-    ("description", "sentence"),
-    ("summary", "sentence"),
-    ("reason", "sentence"),
-    ("explanation", "sentence"),
-    ("answer", "sentence"),
-    ("content", "sentence"),
-    ("text", "sentence"),
-    ("message", "sentence"),
-    ("comment", "sentence"),
-    ("note", "sentence"),
-)
-
-
-def _hint(name: str) -> str | None:
-    lowered = name.lower()
-    for needle, provider in _HINTS:
-        if needle in lowered:
-            return provider
-    return None
 
 
 def schema_instance(
@@ -185,9 +136,9 @@ class _Generator:
         if kind == "array":
             return self.arr(schema, name, depth)
         if kind == "integer":
-            return self.integer(schema)
+            return self.integer(schema, name)
         if kind == "number":
-            return self.number(schema)
+            return self.number(schema, name)
         if kind == "boolean":
             return self.rng.random() < 0.5
         if kind == "null":
@@ -234,40 +185,51 @@ class _Generator:
             out.append(value)
         return out
 
-    def integer(self, schema: Mapping[str, Any]) -> int:
-        low, high = _bounds(schema, integer=True)
-        step = schema.get("multipleOf")
-        if isinstance(step, (int, float)) and step > 0:
+    def integer(self, schema: Mapping[str, Any], name: str) -> int:
+        low, high = _limits(schema)
+        if low is not None:
+            low = math.floor(low) + 1 if _excl(schema, "exclusiveMinimum", low) else math.ceil(low)
+        if high is not None:
+            high = math.ceil(high) - 1 if _excl(schema, "exclusiveMaximum", high) else math.floor(high)
+        liked, lean, _ = plausible.number_range(name, integer=True) or _ANY_NUMBER
+        start, end = _span(low, high, liked, lean)
+        start, end = math.ceil(start), math.floor(end)
+        end = max(start, end)
+        step = _step(schema)
+        if step is not None:
             try:
-                first = math.ceil(low / step)
-                last = math.floor(high / step)
-                if last >= first:
-                    return int(self.rng.randint(first, last) * step)
+                value = _multiple(self.rng, step, start, end, low, high)
+                if value is not None and value == int(value):
+                    return int(value)
             except (OverflowError, ValueError):  # bounds and step too far apart for floats
                 pass
-        return self.rng.randint(int(low), int(high))
+        return self.rng.randint(start, end)
 
-    def number(self, schema: Mapping[str, Any]) -> float | int:
-        low, high = _bounds(schema, integer=False)
-        step = schema.get("multipleOf")
-        if isinstance(step, (int, float)) and step > 0:
+    def number(self, schema: Mapping[str, Any], name: str) -> float | int:
+        low, high = _limits(schema)
+        liked, lean, decimals = plausible.number_range(name, integer=False) or _ANY_NUMBER
+        start, end = _span(low, high, liked, lean)
+        inside = functools.partial(_inside, schema, low, high)
+        step = _step(schema)
+        if step is not None:
             try:
-                first = math.ceil(low / step)
-                last = math.floor(high / step)
-                if last >= first:
-                    value = self.rng.randint(first, last) * step
-                    if math.isfinite(value):
-                        return round(value, 10)
+                multiple = _multiple(self.rng, step, start, end, low, high)
+                if multiple is not None and math.isfinite(multiple) and inside(round(multiple, 10)):
+                    return round(multiple, 10)
             except (OverflowError, ValueError):  # bounds and step too far apart for floats
                 pass
-        value = round(self.rng.uniform(low, high), 2)
-        if not math.isfinite(value):  # the span overflows a float
-            value = round(low / 2 + high / 2, 2)
-        if value <= low and _excl(schema, "exclusiveMinimum"):
-            value = low + (high - low) / 2
-        if value >= high and _excl(schema, "exclusiveMaximum"):
-            value = low + (high - low) / 2
-        return value
+        # the plausible span, then (when it shrinks to a bound the schema excludes) the span beside the bounds
+        for first, last in ((start, end), _near(low, high, lean - liked)):
+            raw = self.rng.uniform(first, last)
+            if not math.isfinite(raw):  # the span overflows a float
+                raw = first / 2 + last / 2
+            for digits in (decimals, 4, 8, 17):
+                value: float | int = round(raw, digits) if digits else round(raw)
+                if inside(value):
+                    return value
+        if low is not None and high is not None:
+            return low / 2 + high / 2
+        return low + 1 if low is not None else high - 1 if high is not None else 0
 
     def string(self, schema: Mapping[str, Any], name: str) -> str:
         fmt = str(schema.get("format", "")).lower()
@@ -277,7 +239,8 @@ class _Generator:
         if value is None:
             value = self.hinted(name)
         low = min(_int(schema.get("minLength"), 0), _MAX_CHARS)
-        high = _int(schema.get("maxLength"), 0) or None
+        high: int | None = _int(schema.get("maxLength"), -1)
+        high = None if high is None or high < 0 else high
         if high is not None and len(value) > high:
             value = value[:high].rstrip() or value[:high]
         if len(value) < low:
@@ -293,7 +256,7 @@ class _Generator:
         if fmt == "time":
             return moment.strftime("%H:%M:%S")
         if fmt == "email":
-            return self.call("email") or f"user{self.rng.randint(1, 999)}@example.com"
+            return str(self.fake.email()) if self.fake is not None else f"user{self.rng.randint(1, 999)}@example.com"
         if fmt in ("uri", "url", "iri", "uri-reference"):
             section = self.rng.choice(["docs", "items", "users", "about"])
             return f"https://example.com/{section}/{self.rng.randint(1, 999)}"
@@ -309,19 +272,10 @@ class _Generator:
             return f"PT{self.rng.randint(1, 59)}M"
         return None
 
-    def call(self, provider: str) -> str | None:
-        if self.fake is None:
-            return None
-        if provider == "_title":
-            return str(self.fake.sentence(nb_words=4)).rstrip(".")
-        return str(getattr(self.fake, provider)())
-
     def hinted(self, name: str) -> str:
-        provider = _hint(name) if name else None
-        if provider:
-            value = self.call(provider)
-            if value is not None:
-                return value
+        value = plausible.text(name, self.rng, self.fake, self.clock) if name else None
+        if value is not None:
+            return value
         if self.fake is not None:
             return str(self.fake.word())
         return self.rng.choice(["alpha", "bravo", "charlie", "delta", "echo", "foxtrot"])
@@ -361,40 +315,75 @@ def _int(value: Any, default: int) -> int:
 _EMPTY: dict[str, Any] = {"object": {}, "array": [], "string": "", "integer": 0, "number": 0, "boolean": False}
 
 
-def _excl(schema: Mapping[str, Any], key: str) -> bool:
-    return key in schema and schema[key] is not False
+_ANY_NUMBER: plausible.Range = (0, 100, 2)  # where a number whose name says nothing lands
 
 
-def _bounds(schema: Mapping[str, Any], *, integer: bool) -> tuple[float, float]:
-    low: float | None = None
-    high: float | None = None
-    if isinstance(schema.get("minimum"), (int, float)):
-        low = schema["minimum"]
-    if isinstance(schema.get("maximum"), (int, float)):
-        high = schema["maximum"]
-    nudge = 1 if integer else 0.01
-    excl_min = schema.get("exclusiveMinimum")
-    if isinstance(excl_min, (int, float)) and not isinstance(excl_min, bool):
-        low = max(low, excl_min + nudge) if low is not None else excl_min + nudge
-    elif excl_min is True and low is not None:
-        low += nudge
-    excl_max = schema.get("exclusiveMaximum")
-    if isinstance(excl_max, (int, float)) and not isinstance(excl_max, bool):
-        high = min(high, excl_max - nudge) if high is not None else excl_max - nudge
-    elif excl_max is True and high is not None:
-        high -= nudge
-    if low is None and high is None:
-        low, high = (1, 100) if integer else (0, 100)
-    elif low is None:
-        assert high is not None
-        low = min(high, 0) if high >= 0 else high - 100
-    elif high is None:
-        high = low + 100
-    if integer:
-        low, high = math.ceil(low), math.floor(high)
-    if high < low:
-        high = low
-    return float(low) if not integer else low, float(high) if not integer else high
+def _finite(value: Any) -> float | None:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        return None
+    return value
+
+
+def _limits(schema: Mapping[str, Any]) -> tuple[float | None, float | None]:
+    """The tightest lower and upper bounds the schema sets (draft 4 and 2020-12 spellings)."""
+    low, high = _finite(schema.get("minimum")), _finite(schema.get("maximum"))
+    floor, ceiling = _finite(schema.get("exclusiveMinimum")), _finite(schema.get("exclusiveMaximum"))
+    if floor is not None and (low is None or floor >= low):
+        low = floor
+    if ceiling is not None and (high is None or ceiling <= high):
+        high = ceiling
+    return low, high
+
+
+def _excl(schema: Mapping[str, Any], key: str, bound: float) -> bool:
+    """Whether `bound` (from `_limits`) excludes itself."""
+    flag = schema.get(key)
+    return flag is True or (_finite(flag) is not None and flag == bound)
+
+
+def _inside(schema: Mapping[str, Any], low: float | None, high: float | None, value: float) -> bool:
+    if low is not None and (value < low or (value == low and _excl(schema, "exclusiveMinimum", low))):
+        return False
+    return not (high is not None and (value > high or (value == high and _excl(schema, "exclusiveMaximum", high))))
+
+
+def _span(low: float | None, high: float | None, liked: float, lean: float) -> tuple[float, float]:
+    """The plausible range `liked..lean` cut to the bounds; near the bounds when they exclude it."""
+    start = liked if low is None else max(low, liked)
+    end = lean if high is None else min(high, lean)
+    return (start, end) if start <= end else _near(low, high, lean - liked)
+
+
+def _near(low: float | None, high: float | None, width: float) -> tuple[float, float]:
+    """A span of `width` inside the bounds, against the bound there is."""
+    width = width or 100
+    if low is not None and high is not None:
+        return low, high
+    if low is not None:
+        return low, low + width
+    if high is not None:
+        return high - width, high
+    return 0, width
+
+
+def _step(schema: Mapping[str, Any]) -> float | None:
+    step = _finite(schema.get("multipleOf"))
+    return step if step is not None and step > 0 else None
+
+
+def _multiple(
+    rng: random.Random, step: float, start: float, end: float, low: float | None, high: float | None
+) -> float | None:
+    """A multiple of `step` in `start..end`, else the one nearest that range within the bounds."""
+    first, last = math.ceil(start / step), math.floor(end / step)
+    if last >= first:
+        return rng.randint(first, last) * step
+    above, below = first * step, last * step
+    if high is None or above <= high:
+        return above
+    if low is None or below >= low:
+        return below
+    return None
 
 
 # A small sampler for the regular expressions that appear in `pattern` keywords.

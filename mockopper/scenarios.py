@@ -202,11 +202,16 @@ class UsageSpec(_Model):
 
 
 class Reply(_Model):
-    """What a rule answers: exactly one kind (text, tool_calls, json or error)."""
+    """What a rule answers: exactly one kind (text, tool_calls, json or error).
+
+    `format: auto` beside `text` answers in the output format the request asks for
+    (see `formats`): JSON mode, a JSON Schema in the prompt, field markers; else the text.
+    """
 
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
     text: str | None = None
+    format: Literal["auto"] | None = None
     tool_calls: list[ToolCallSpec] | Literal["auto"] | None = None
     json_value: Any = Field(default=None, alias="json")
     reasoning: str | None = None
@@ -252,6 +257,11 @@ class Reply(_Model):
         ]
         if self.text is not None and "tool_calls" not in kinds:
             kinds.insert(0, "text")
+        if self.format is not None and (self.text is None or kinds != ["text"]):
+            raise ValueError(
+                "'format: auto' goes with text alone: it answers in the format the prompt asks for, "
+                "and with the text when the prompt asks for none"
+            )
         if not kinds:
             raise ValueError("a reply needs one of text, tool_calls, json, error")
         if len(kinds) > 1:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import ipaddress
+import socket
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -59,3 +61,30 @@ def connect(mockopper: Mockopper, sdk_clients: dict[tuple[Any, ...], Surface]) -
         return sdk_clients[key]
 
     return make
+
+
+def _loopback(host: Any) -> bool:
+    if host in ("localhost", None, b"localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(host.decode() if isinstance(host, bytes) else str(host)).is_loopback
+    except ValueError:
+        return False
+
+
+@pytest.fixture
+def no_network(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Fail the test if anything resolves or connects beyond this machine (a framework fetching model data)."""
+    resolve, connect = socket.getaddrinfo, socket.socket.connect
+
+    def guarded_resolve(host: Any, *args: Any, **kwargs: Any) -> Any:
+        assert _loopback(host), f"tried to resolve {host!r}: tests never reach the network"
+        return resolve(host, *args, **kwargs)
+
+    def guarded_connect(self: socket.socket, address: Any) -> Any:
+        if self.family in (socket.AF_INET, socket.AF_INET6):
+            assert _loopback(address[0]), f"tried to connect to {address!r}: tests never reach the network"
+        return connect(self, address)
+
+    monkeypatch.setattr(socket, "getaddrinfo", guarded_resolve)
+    monkeypatch.setattr(socket.socket, "connect", guarded_connect)

@@ -164,8 +164,8 @@ def _tool_result_text(block: Mapping[str, Any], path: str) -> str:
     return _text_of(content)
 
 
-def _messages(raw: list[Any], before: Sequence[Message] = ()) -> tuple[list[Message], list[str]]:
-    """The conversation's messages, and the text of any `role: system` messages.
+def _messages(raw: list[Any], before: Sequence[Message] = ()) -> tuple[list[Message], list[str], str]:
+    """The conversation's messages, the text of any `role: system` messages, and the prefill.
 
     `before` is the conversation a thread holds: `raw` continues it.
     """
@@ -233,10 +233,12 @@ def _messages(raw: list[Any], before: Sequence[Message] = ()) -> tuple[list[Mess
         else:
             messages.extend(_user_turn(blocks, path, names, previous))
     last = messages[-1] if messages else None
+    prefill = ""
     if last is not None and last.role == "assistant" and not last.tool_calls:
         # A prefill: the answer continues it, so matching reads the turn it answers.
         messages.pop()
-    return messages, system
+        prefill = last.text if raw and raw[-1].get("role") == "assistant" else ""
+    return messages, system, prefill
 
 
 def _user_turn(
@@ -413,11 +415,12 @@ def read_request(body: Any, call: Call, api: str, *, generate: bool) -> Anthropi
     if previous is not None:
         fields = {**body, "tools": previous.fields.get("tools")}
     system = _system(body.get("system"))
-    messages, inline_system = _messages(raw, previous.messages if previous is not None else ())
+    messages, inline_system, prefill = _messages(raw, previous.messages if previous is not None else ())
     tools = _tools(fields)
     mode, required_tool = _tool_choice(fields)
     thinking, show_thinking = _thinking(body, max_tokens)
     wants_json, schema = _output_format(body)
+    wants_json = wants_json or prefill.lstrip().startswith("{")  # prefilled `{`: the answer is a JSON object
     stops = _sampling(body)
     stream = optional(body, "stream", bool, default=False) if generate else False
     return AnthropicConversation(
@@ -430,6 +433,7 @@ def read_request(body: Any, call: Call, api: str, *, generate: bool) -> Anthropi
         required_tool=required_tool,
         json_schema=schema,
         wants_json=wants_json,
+        prefill=prefill,
         stream=stream,
         max_tokens=max_tokens,
         extras=parse_extras(body),
