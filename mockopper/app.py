@@ -37,6 +37,9 @@ from mockopper.history import History
 from mockopper.journal import Journal, RequestRecord, redact_headers, redact_query
 from mockopper.loader import load_file
 from mockopper.matching import describe_unmatched
+from mockopper.opper import layer
+from mockopper.opper.routes import routes as opper_routes
+from mockopper.opper.tracing import TraceStore
 from mockopper.scenarios import Scenario
 from mockopper.streaming import BodyResponse, Playback, SSEResponse, compact_json, play_frames
 
@@ -53,6 +56,8 @@ _EXPOSED = [
     "retry-after",
     "retry-after-ms",
     "x-should-retry",
+    layer.COST_HEADER,
+    layer.TRACE_HEADER,
 ]
 
 
@@ -66,6 +71,7 @@ class Settings:
     max_body_bytes: int = 32 * 1024 * 1024
     journal_size: int = 1000
     history_size: int = 1000
+    trace_size: int = 1000
     seed: int | None = None
 
 
@@ -125,6 +131,7 @@ class _Turn:
     decision: Decision
     headers: list[tuple[str, str]]
     failure: Failure | None
+    exchange: layer.Exchange
 
     @property
     def answer(self) -> Answer | None:
@@ -139,6 +146,8 @@ class MockApp:
         self.engine = Engine(scenario or load_file("default.yaml"), seed=self.settings.seed)
         self.journal = Journal(self.settings.journal_size)
         self.history = History(self.settings.history_size)
+        self.traces = TraceStore(self.settings.trace_size)  # fed from the journal: each completed call's span
+        self.journal.subscribe(self.traces.on_journal)
         self.surfaces = all_surfaces()
         self.asgi = self._build()
 
@@ -162,13 +171,15 @@ class MockApp:
         """Serve another scenario from now on (atomic), with fresh counters."""
         self.engine.load(scenario)
         self.history.clear()
+        self.traces.clear()
         self.journal.notify("scenario")
 
     def reset(self) -> None:
-        """Forget the journal and every counter; keep the scenario."""
+        """Forget the journal, the traces and every counter; keep the scenario."""
         self.engine.reset()
         self.journal.clear()
         self.history.clear()
+        self.traces.clear()
 
     # --- routes -----------------------------------------------------------------------
 
@@ -201,6 +212,7 @@ class MockApp:
         ]
         compat = list(routes)
         routes += admin.routes(self)
+        routes += opper_routes(self)
         routes.append(StarletteRoute("/{path:path}", _Unrouted(self, compat)))
         middleware = [Middleware(_CORS, origins=self.settings.cors_origins)]
         return Starlette(routes=routes, middleware=middleware)
@@ -227,7 +239,7 @@ class MockApp:
         request_id = self._request_id(call, record)
         ids = [(name, request_id) for name in surface.request_id_headers]
         try:
-            failure = self._authenticate(call)
+            failure = self.authenticate(call)
             if failure is not None:
                 return self._error(surface, record, failure, started, ids, request_id)
             if surface.kind == "list":
@@ -242,7 +254,9 @@ class MockApp:
             return self._error(surface, record, turn.failure, started, turn.headers, request_id)
         assert turn.answer is not None
         self.journal.publish(record)
-        return self._answer(surface, turn.conv, turn.decision, turn.answer, record, turn.headers, started, request_id)
+        return self._answer(
+            surface, turn.conv, turn.decision, turn.answer, record, turn.headers, started, request_id, turn.exchange
+        )
 
     @staticmethod
     def _request_id(call: Call, record: RequestRecord) -> str:
@@ -266,7 +280,10 @@ class MockApp:
         record.span_uuid = conv.extras.span_uuid
         record.evaluate = conv.extras.evaluate
 
-        decision = self.engine.decide(conv)
+        exchange = layer.begin(conv, call.headers, self.scenario)  # X-Opper-* headers: a 400 names a bad one
+        exchange.attach(self.traces, record, conv, self.scenario, self.engine.seed)
+        conv = exchange.screen(conv, record)  # input guards, before matching: redact, or block
+        decision = exchange.refusal(conv) or self.engine.decide(conv)
         record.attempts = [
             {"model": a.model, "outcome": a.outcome, "status": a.status, "rule": a.rule, "detail": a.detail}
             for a in decision.attempts
@@ -290,8 +307,15 @@ class MockApp:
             record.unmatched = True
             record.explanation = message
         if decision.answer is not None:
-            surface.remember(conv, decision.answer, call)
-        return _Turn(conv, decision, headers_out, failure)
+            failure = exchange.finish(conv, decision.answer, self.scenario, record)  # output guards, then cost
+            if exchange.blocked is None:
+                surface.remember(conv, decision.answer, call)
+        if exchange.blocked is not None:
+            record.reply_kind = "blocked"
+        if failure is not None:
+            exchange.failed(conv, failure, record)
+        self.traces.observe(record)
+        return _Turn(conv, decision, headers_out, failure, exchange)
 
     def _answer(
         self,
@@ -303,6 +327,7 @@ class MockApp:
         headers: list[tuple[str, str]],
         started: float,
         request_id: str,
+        exchange: layer.Exchange,
     ) -> ASGIApp:
         fault = answer.fault
         record.status = 200
@@ -317,9 +342,10 @@ class MockApp:
 
         if conv.stream:
             fault_failure = replace(_fault_failure(answer), request_id=request_id, now=self.engine.now())
+            headers = [*headers, *layer.trace_headers(record, with_cost=False)]  # a stream's cost is in its usage
             record.response_headers = dict(headers)
             return SSEResponse(
-                surface.events(conv, answer),
+                exchange.scrub_events(surface.events(conv, answer)),
                 headers,
                 pacing=answer.pacing,
                 fault=fault,
@@ -331,7 +357,8 @@ class MockApp:
         if fault is not None and fault.error_after is not None:
             failure = replace(_fault_failure(answer), delay_ms=answer.delay_ms)
             return self._error(surface, record, failure, started, headers, request_id)
-        body = surface.render(conv, answer)
+        body = exchange.scrub(surface.render(conv, answer))
+        headers = [*headers, *layer.trace_headers(record, with_cost=True)]
         record.response_body = body
         record.response_headers = dict(headers)
         return BodyResponse(200, _json_bytes(body), headers, delay_ms=answer.delay_ms, fault=fault, on_done=done)
@@ -346,8 +373,10 @@ class MockApp:
         request_id: str | None = None,
     ) -> ASGIApp:
         failure = replace(failure, request_id=request_id, now=self.engine.now())
+        layer.trace_request(self.traces, record, self.scenario, self.engine.seed, surface.api)
+        layer.trace_error(record, failure)
         body = surface.error_body(failure)
-        out = [*headers, *surface.error_headers(failure)]
+        out = [*headers, *layer.trace_headers(record, with_cost=False), *surface.error_headers(failure)]
         if (
             failure.should_retry is None
             and not any(k == "x-should-retry" for k, _ in out)
@@ -392,6 +421,7 @@ class MockApp:
     def _direct(self, surface: Surface, call: Call, body: Any, record: RequestRecord, started: float) -> ASGIApp:
         record.request_body = body
         answer = surface.respond(body, call, created=self.engine.now(), seed=self.engine.seed)
+        layer.trace_request(self.traces, record, self.scenario, self.engine.seed, surface.api)
         record.status = 200
         record.reply_kind = "direct"
         record.response_body = answer
@@ -401,7 +431,7 @@ class MockApp:
             record.duration_ms = round((time.perf_counter() - started) * 1000, 3)
             self.journal.close(record)
 
-        return BodyResponse(200, _json_bytes(answer), on_done=done)
+        return BodyResponse(200, _json_bytes(answer), layer.trace_headers(record, with_cost=False), on_done=done)
 
     # --- WebSocket turns --------------------------------------------------------------
 
@@ -430,7 +460,7 @@ class MockApp:
                 stream=True,
             )
 
-        failure = self._authenticate(call)
+        failure = self.authenticate(call)
         if failure is not None:
             # Refused at the handshake, with the surface's HTTP error, as an HTTP API refuses a request.
             record = open_record()
@@ -534,7 +564,8 @@ class MockApp:
             record.duration_ms = round((time.perf_counter() - started) * 1000, 3)
             self.journal.close(record)
 
-    def _authenticate(self, call: Call) -> Failure | None:
+    def authenticate(self, call: Call) -> Failure | None:
+        """None when the request carries a key (the configured one, if any); else the 401 to answer."""
         headers = call.headers
         key = None
         auth = headers.get("authorization", "")
