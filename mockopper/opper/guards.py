@@ -165,7 +165,7 @@ class _Screener:
         self.checks = checks
         self.side = side
         self.screen = Screen()
-        self.blocking: tuple[Check, Finding] | None = None
+        self.blocking: Check | None = None
 
     def text(self, text: str, where: str, *, escape: bool = False) -> str:
         if not text:
@@ -178,7 +178,7 @@ class _Screener:
                 if check.action == "flag":
                     continue
                 if check.action == "block" and self.blocking is None:
-                    self.blocking = (check, finding)
+                    self.blocking = check
                 self.screen.hidden.append((text[start:end], check.replacement))
                 if check.action == "redact":
                     replacement = json.dumps(check.replacement)[1:-1] if escape else check.replacement
@@ -196,7 +196,7 @@ class _Screener:
         return "".join(out)
 
     def json_text(self, text: str, where: str) -> str:
-        """A JSON document (tool arguments, structured output): its strings and numbers, each where it sits."""
+        """A JSON document (tool arguments, structured output): its strings and numbers, redacted in place."""
         try:
             value = json.loads(text)
         except ValueError:
@@ -211,19 +211,23 @@ class _Screener:
             shown = str(value)
             redacted = self.text(shown, where)
             return value if redacted == shown else redacted
+        # Keys are checked too, and `where` names the document only: a key could hold what a guard looks for.
         if isinstance(value, dict):
-            return {k: self._value(v, f"{where}.{k}") for k, v in value.items()}
+            return {self.text(k, where): self._value(v, where) for k, v in value.items()}
         if isinstance(value, list):
-            return [self._value(v, f"{where}[{i}]") for i, v in enumerate(value)]
+            return [self._value(v, where) for v in value]
         return value
 
     def done(self, subject: str) -> Screen:
         if self.blocking is not None:
-            check, finding = self.blocking
+            check = self.blocking
+            found = list(
+                dict.fromkeys(f"{describe(f.kind)} ({f.where})" for f in self.screen.findings if f.check == check.name)
+            )
+            listed = ", ".join(found[:-1]) + f" and {found[-1]}" if len(found) > 1 else found[0]
             self.screen.blocked = Failure(
                 400,
-                f"Blocked by the {self.side} guard '{check.name}': {subject} contains {describe(finding.kind)} "
-                f"({finding.where}).",
+                f"Blocked by the {self.side} guard '{check.name}': {subject} contains {listed}.",
                 code=BLOCKED_CODE,
                 should_retry=False,
                 source="request",
