@@ -180,7 +180,7 @@ class TraceStore:
                 start = known.bounds()[0] if known is not None else None
             span_id = span_uuid(seed, "span", parent or "", content, count)
         if start is None:
-            start = (int(time.time() * 1000) if clock is None else clock * 1000) + (0 if parent is None else 1)
+            start = int(time.time() * 1000) if clock is None else clock * 1000
         record.trace_id = trace_id
         record.span = {
             "id": span_id,
