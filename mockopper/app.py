@@ -146,7 +146,7 @@ class MockApp:
         self.engine = Engine(scenario or load_file("default.yaml"), seed=self.settings.seed)
         self.journal = Journal(self.settings.journal_size)
         self.history = History(self.settings.history_size)
-        self.traces = TraceStore(self.settings.trace_size)  # fed from the journal: each completed call's span
+        self.traces = TraceStore(self.settings.trace_size)  # each call's span is read from its journal record
         self.journal.subscribe(self.traces.on_journal)
         self.surfaces = all_surfaces()
         self.asgi = self._build()
@@ -212,7 +212,7 @@ class MockApp:
         ]
         compat = list(routes)
         routes += admin.routes(self)
-        routes += opper_routes(self)
+        routes += opper_routes(self, self._authenticate)
         routes.append(StarletteRoute("/{path:path}", _Unrouted(self, compat)))
         middleware = [Middleware(_CORS, origins=self.settings.cors_origins)]
         return Starlette(routes=routes, middleware=middleware)
@@ -239,7 +239,7 @@ class MockApp:
         request_id = self._request_id(call, record)
         ids = [(name, request_id) for name in surface.request_id_headers]
         try:
-            failure = self.authenticate(call)
+            failure = self._authenticate(call)
             if failure is not None:
                 return self._error(surface, record, failure, started, ids, request_id)
             if surface.kind == "list":
@@ -314,7 +314,6 @@ class MockApp:
             record.reply_kind = "blocked"
         if failure is not None:
             exchange.failed(conv, failure, record)
-        self.traces.observe(record)
         return _Turn(conv, decision, headers_out, failure, exchange)
 
     def _answer(
@@ -460,7 +459,7 @@ class MockApp:
                 stream=True,
             )
 
-        failure = self.authenticate(call)
+        failure = self._authenticate(call)
         if failure is not None:
             # Refused at the handshake, with the surface's HTTP error, as an HTTP API refuses a request.
             record = open_record()
@@ -564,8 +563,7 @@ class MockApp:
             record.duration_ms = round((time.perf_counter() - started) * 1000, 3)
             self.journal.close(record)
 
-    def authenticate(self, call: Call) -> Failure | None:
-        """None when the request carries a key (the configured one, if any); else the 401 to answer."""
+    def _authenticate(self, call: Call) -> Failure | None:
         headers = call.headers
         key = None
         auth = headers.get("authorization", "")

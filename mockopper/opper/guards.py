@@ -283,6 +283,8 @@ def screen_output(answer: Answer, checks: Sequence[Check]) -> Screen:
 
 def reports(checks: Plan, findings: Iterable[Finding]) -> tuple[GuardReport, ...]:
     """One report per check that ran (on either side), with its findings."""
+    if not checks.input and not checks.output:
+        return ()
     found = list(findings)
     seen: dict[str, Check] = {}
     for check in (*checks.input, *checks.output):

@@ -67,6 +67,8 @@ class Exchange:
 
     def screen(self, conv: Conversation, record: RequestRecord) -> Conversation:
         """The input guards, before matching: the conversation as the rules see it (redacted if asked)."""
+        if not self.plan.input:
+            return conv
         conv, screen = guards.screen_input(conv, self.plan.input)
         self._take(screen, record)
         self.blocked = screen.blocked
@@ -86,10 +88,12 @@ class Exchange:
         A stream that an output guard blocks still starts, and ends with the surface's
         in-stream error event before its first chunk of content.
         """
-        screen = guards.screen_output(answer, self.plan.output)
-        self._take(screen, record)
+        blocked = None
+        if self.plan.output:
+            screen = guards.screen_output(answer, self.plan.output)
+            self._take(screen, record)
+            blocked = screen.blocked
         answer.guards = guards.reports(self.plan, self.findings)
-        blocked = screen.blocked
         answer.cost = 0.0 if blocked else cost.cost_of(answer, conv.api, scenario)
         record.cost = answer.cost
         span = record.span if record.span is not None else {}

@@ -18,6 +18,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from mockopper.dialects.base import Call
+from mockopper.engine import Failure
 from mockopper.fleet import fleet
 from mockopper.opper.models import QueryError, models_body
 from mockopper.opper.tracing import Span, parse_time
@@ -113,8 +114,8 @@ def _missing(kind: str, ident: str) -> _Refused:
     return _Refused(404, "not_found", f"No {kind} with id {ident!r}.", {"id": ident})
 
 
-def routes(mock: MockApp) -> list[Route]:
-    """The /v3 routes of one mock server."""
+def routes(mock: MockApp, authenticate: Callable[[Call], Failure | None]) -> list[Route]:
+    """The /v3 routes of one mock server; `authenticate` checks a request's key as the compat API does."""
     store = mock.traces
 
     def endpoint(
@@ -129,7 +130,7 @@ def routes(mock: MockApp) -> list[Route]:
                 if key:
                     headers = {k.lower(): v for k, v in request.headers.items()}
                     call = Call(request.method, request.url.path, {}, dict(request.query_params), headers, mock.history)
-                    failure = mock.authenticate(call)
+                    failure = authenticate(call)
                     if failure is not None:
                         raise _Refused(401, "unauthorized", failure.message)
                 return await handler(request)
