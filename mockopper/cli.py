@@ -248,6 +248,10 @@ def list_rules(file: str) -> None:
         for name, spec in scenario.models.items():
             desc = spec.model_dump(exclude_none=True)
             click.echo(f"  {name}: {_summary(desc) if desc else 'healthy'}")
+    if scenario.guards:
+        click.echo("guards (every request):")
+        for guard in scenario.guards:
+            click.echo(f"  {guard.name}: {guard.type} on {guard.applies_to}, {guard.action}")
 
 
 @main.command()
