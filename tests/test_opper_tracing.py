@@ -194,7 +194,10 @@ def test_a_malformed_span_is_a_400_naming_the_field(mockopper: Mockopper, body: 
     assert error["details"] == {"field": field} and f"'{field}'" in error["message"]
 
 
-@pytest.mark.parametrize("raw", [b"{not json", b"[1, 2]", b""])
+@pytest.mark.parametrize(
+    "raw",
+    [b"{not json", b"[1, 2]", b"", b'{"name": NaN}', b'{"name": "\\ud800"}', b'{"name": "\xff"}', b"[" * 100_000],
+)
 def test_a_span_body_that_is_not_a_json_object_is_a_400(mockopper: Mockopper, raw: bytes) -> None:
     response = httpx2.post(mockopper.url + "/v3/spans", headers=AUTH, content=raw)
     assert response.status_code == 400 and check("ErrorResponse", response.json())

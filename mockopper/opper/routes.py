@@ -62,12 +62,19 @@ async def _body(request: Request, limit: int) -> Mapping[str, Any]:
     if len(raw) > limit:
         raise _Refused(413, "request_too_large", f"The request body is larger than {limit} bytes.")
     try:
-        body = json.loads(raw) if raw.strip() else None
-    except ValueError as exc:
-        raise _Refused(400, "invalid_json", f"The request body is not valid JSON: {exc}.") from None
+        # Strict JSON: UTF-8, no NaN or Infinity, no lone surrogate escapes (which could not be answered back).
+        body = json.loads(raw.decode("utf-8"), parse_constant=_no_constant) if raw.strip() else None
+        compact_json(body).encode("utf-8")
+    except (ValueError, RecursionError) as exc:
+        detail = "it is nested too deeply" if isinstance(exc, RecursionError) else str(exc)
+        raise _Refused(400, "invalid_json", f"The request body is not valid JSON: {detail}.") from None
     if not isinstance(body, dict):
         raise _Refused(400, "invalid_request", "The request body must be a JSON object.")
     return body
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON value")
 
 
 def _fields(body: Mapping[str, Any], strings: tuple[str, ...]) -> dict[str, Any]:
