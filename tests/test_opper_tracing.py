@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 import uuid
 from typing import Any
 
@@ -330,3 +331,16 @@ def test_the_agent_runs_traced_on_the_default_scenario(mockopper: Mockopper) -> 
     assert all(g.name == "forecaster" and g.meta["model"] == "anthropic/claude-sonnet-4-6" for g in generations)
     assert [t.name for t in tools] == ["lookup_weather"] and tools[0].output == f"sunny in {calls[0]}"
     assert all(r.api == "openresponses" and r.trace_id == listed.id for r in mockopper.requests)
+
+
+def test_clock_real_puts_spans_on_the_wall_clock(connect: Any, mockopper: Mockopper) -> None:
+    from surfaces import Chat
+
+    from mockopper.opper.tracing import parse_time
+
+    mockopper.load({**SCENARIO, "clock": "real"})
+    before = int(time.time() * 1000)
+    reply = connect(Chat).send("what time is it")
+    [span] = trace_of(mockopper, reply.headers["x-opper-trace-id"])["spans"]
+    started = parse_time(span["start_time"])
+    assert started is not None and started >= before - 1000  # a lower bound only: the wall clock, not the scenario's
