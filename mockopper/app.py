@@ -37,6 +37,9 @@ from mockopper.history import History
 from mockopper.journal import Journal, RequestRecord, redact_headers, redact_query
 from mockopper.loader import load_file
 from mockopper.matching import describe_unmatched
+from mockopper.opper import layer
+from mockopper.opper.routes import routes as opper_routes
+from mockopper.opper.tracing import TraceStore
 from mockopper.scenarios import Scenario
 from mockopper.sessions import HEADER as SESSION_HEADER
 from mockopper.sessions import Sessions, check_name
@@ -55,6 +58,8 @@ _EXPOSED = [
     "retry-after",
     "retry-after-ms",
     "x-should-retry",
+    layer.COST_HEADER,
+    layer.TRACE_HEADER,
 ]
 
 
@@ -69,6 +74,7 @@ class Settings:
     journal_size: int = 1000
     history_size: int = 1000
     max_sessions: int = 1000
+    trace_size: int = 1000
     seed: int | None = None
 
 
@@ -128,6 +134,7 @@ class _Turn:
     decision: Decision
     headers: list[tuple[str, str]]
     failure: Failure | None
+    exchange: layer.Exchange
 
     @property
     def answer(self) -> Answer | None:
@@ -143,6 +150,8 @@ class MockApp:
         compiled = self.engine.compile(scenario or load_file("default.yaml"))
         self.sessions = Sessions(compiled, limit=self.settings.max_sessions, history_size=self.settings.history_size)
         self.journal = Journal(self.settings.journal_size)
+        self.traces = TraceStore(self.settings.trace_size)  # each call's span is read from its journal record
+        self.journal.subscribe(self.traces.on_journal)
         self.surfaces = all_surfaces()
         self.asgi = self._build()
 
@@ -166,12 +175,14 @@ class MockApp:
     def load(self, scenario: Scenario) -> None:
         """Serve another scenario from now on (atomic), with fresh counters."""
         self.sessions.load(self.engine.compile(scenario))
+        self.traces.clear()
         self.journal.notify("scenario")
 
     def reset(self) -> None:
-        """Forget the journal, every named session and every counter; keep the scenario."""
+        """Forget the journal, the traces, every named session and every counter; keep the scenario."""
         self.sessions.reset()
         self.journal.clear()
+        self.traces.clear()
 
     def load_session(self, name: str, scenario: Scenario) -> None:
         """Serve `scenario` in session `name` (created if new), with fresh counters."""
@@ -221,6 +232,7 @@ class MockApp:
         ]
         compat = list(routes)
         routes += admin.routes(self)
+        routes += opper_routes(self, self._authenticate)
         routes.append(StarletteRoute("/{path:path}", _Unrouted(self, compat)))
         middleware = [Middleware(_CORS, origins=self.settings.cors_origins)]
         return Starlette(routes=routes, middleware=middleware)
@@ -268,7 +280,9 @@ class MockApp:
             return self._error(surface, call, record, turn.failure, started, turn.headers, request_id)
         assert turn.answer is not None
         self.journal.publish(record)
-        return self._answer(surface, turn.conv, turn.decision, turn.answer, record, turn.headers, started, request_id)
+        return self._answer(
+            surface, call, turn.conv, turn.answer, record, turn.headers, started, request_id, turn.exchange
+        )
 
     @staticmethod
     def _request_id(call: Call, record: RequestRecord) -> str:
@@ -292,7 +306,12 @@ class MockApp:
         record.span_uuid = conv.extras.span_uuid
         record.evaluate = conv.extras.evaluate
 
-        decision = self.engine.decide(call.session.state, conv)
+        state = call.session.state
+        scenario, seed = state.scenario, state.compiled.seed
+        exchange = layer.begin(conv, call.headers, scenario)  # X-Opper-* headers: a 400 names a bad one
+        exchange.attach(self.traces, record, conv, scenario, seed)
+        conv = exchange.screen(conv, record)  # input guards, before matching: redact, or block
+        decision = exchange.refusal(conv) or self.engine.decide(state, conv)
         record.attempts = [
             {"model": a.model, "outcome": a.outcome, "status": a.status, "rule": a.rule, "detail": a.detail}
             for a in decision.attempts
@@ -316,19 +335,26 @@ class MockApp:
             record.unmatched = True
             record.explanation = message
         if decision.answer is not None:
-            surface.remember(conv, decision.answer, call)
-        return _Turn(conv, decision, headers_out, failure)
+            failure = exchange.finish(conv, decision.answer, self.scenario, record)  # output guards, then cost
+            if exchange.blocked is None:
+                surface.remember(conv, decision.answer, call)
+        if exchange.blocked is not None:
+            record.reply_kind = "blocked"
+        if failure is not None:
+            exchange.failed(conv, failure, record)
+        return _Turn(conv, decision, headers_out, failure, exchange)
 
     def _answer(
         self,
         surface: Surface,
+        call: Call,
         conv: Conversation,
-        decision: Decision,
         answer: Answer,
         record: RequestRecord,
         headers: list[tuple[str, str]],
         started: float,
         request_id: str,
+        exchange: layer.Exchange,
     ) -> ASGIApp:
         fault = answer.fault
         record.status = 200
@@ -343,9 +369,10 @@ class MockApp:
 
         if conv.stream:
             fault_failure = replace(_fault_failure(answer), request_id=request_id, now=answer.created)
+            headers = [*headers, *layer.trace_headers(record, with_cost=False)]  # a stream's cost is in its usage
             record.response_headers = dict(headers)
             return SSEResponse(
-                surface.events(conv, answer),
+                exchange.scrub_events(surface.events(conv, answer)),
                 headers,
                 pacing=answer.pacing,
                 fault=fault,
@@ -356,8 +383,9 @@ class MockApp:
             )
         if fault is not None and fault.error_after is not None:
             failure = replace(_fault_failure(answer), delay_ms=answer.delay_ms)
-            return self._error(surface, None, record, failure, started, headers, request_id, now=answer.created)
-        body = surface.render(conv, answer)
+            return self._error(surface, call, record, failure, started, headers, request_id)
+        body = exchange.scrub(surface.render(conv, answer))
+        headers = [*headers, *layer.trace_headers(record, with_cost=True)]
         record.response_body = body
         record.response_headers = dict(headers)
         return BodyResponse(200, _json_bytes(body), headers, delay_ms=answer.delay_ms, fault=fault, on_done=done)
@@ -365,20 +393,19 @@ class MockApp:
     def _error(
         self,
         surface: Surface,
-        call: Call | None,
+        call: Call,
         record: RequestRecord,
         failure: Failure,
         started: float,
         headers: Sequence[tuple[str, str]] = (),
         request_id: str | None = None,
-        *,
-        now: int | None = None,
     ) -> ASGIApp:
-        if now is None:
-            now = (call.session if call is not None else self.sessions.default).state.compiled.now()
-        failure = replace(failure, request_id=request_id, now=now)
+        compiled = call.session.state.compiled
+        failure = replace(failure, request_id=request_id, now=compiled.now())
+        layer.trace_request(self.traces, record, compiled.scenario, compiled.seed, surface.api)
+        layer.trace_error(record, failure)
         body = surface.error_body(failure)
-        out = [*headers, *surface.error_headers(failure)]
+        out = [*headers, *layer.trace_headers(record, with_cost=False), *surface.error_headers(failure)]
         if (
             failure.should_retry is None
             and not any(k == "x-should-retry" for k, _ in out)
@@ -425,6 +452,7 @@ class MockApp:
         record.request_body = body
         compiled = call.session.state.compiled
         answer = surface.respond(body, call, created=compiled.now(), seed=compiled.seed)
+        layer.trace_request(self.traces, record, compiled.scenario, compiled.seed, surface.api)
         record.status = 200
         record.reply_kind = "direct"
         record.response_body = answer
@@ -434,7 +462,7 @@ class MockApp:
             record.duration_ms = round((time.perf_counter() - started) * 1000, 3)
             self.journal.close(record)
 
-        return BodyResponse(200, _json_bytes(answer), on_done=done)
+        return BodyResponse(200, _json_bytes(answer), layer.trace_headers(record, with_cost=False), on_done=done)
 
     # --- WebSocket turns --------------------------------------------------------------
 

@@ -30,7 +30,7 @@ def _load(name: str) -> Any:
         raise click.ClickException("the scenario has problems:\n" + str(exc)) from None
 
 
-def _setup_lines(base: str) -> list[str]:
+def _setup_lines(url: str, base: str) -> list[str]:
     return [
         f'OpenAI (Python)     OpenAI(base_url="{base}", api_key="mock")',
         f'Anthropic (Python)  Anthropic(base_url="{base}", api_key="mock")',
@@ -42,6 +42,7 @@ def _setup_lines(base: str) -> list[str]:
         f'                    createAnthropic({{ baseURL: "{base}/v1", apiKey: "mock" }})',
         f'                    createGoogleGenerativeAI({{ baseURL: "{base}/v1beta", apiKey: "mock" }})',
         f"OpenResponses       {base}/openresponses (HTTP and WebSocket)",
+        f'Opper (Python)      Opper(base_url="{url}", api_key="mock")  # opperai: models, spans, traces, Agent',
         f"Environment         OPENAI_BASE_URL={base} ANTHROPIC_BASE_URL={base} OPENAI_API_KEY=mock",
     ]
 
@@ -189,7 +190,7 @@ def serve(
     click.echo(f"mockopper {__version__}: scenario {loaded.name!r} ({len(loaded.rules)} rules) on {url}")
     click.echo(f"Base URL   {base}")
     click.echo(f"Inspector  {url}/__mockopper/")
-    for line in _setup_lines(base):
+    for line in _setup_lines(url, base):
         click.echo("  " + line)
     sys.stdout.flush()
 
@@ -274,6 +275,10 @@ def list_rules(file: str) -> None:
         for name, spec in scenario.models.items():
             desc = spec.model_dump(exclude_none=True)
             click.echo(f"  {name}: {_summary(desc) if desc else 'healthy'}")
+    if scenario.guards:
+        click.echo("guards (every request):")
+        for guard in scenario.guards:
+            click.echo(f"  {guard.name}: {guard.type} on {guard.applies_to}, {guard.action}")
 
 
 @main.command()

@@ -16,7 +16,7 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from mockopper import fakes, formats
 from mockopper.conversation import Conversation, estimate_tokens
@@ -24,6 +24,9 @@ from mockopper.matching import OPT_IN_APIS, CompiledRule, NearMiss, compile_rule
 from mockopper.scenarios import ErrorSpec, FaultSpec, ModelSpec, Reply, Scenario, StreamSpec
 from mockopper.streaming import chunk_text, compact_json
 from mockopper.templates import TemplateError, compile_template
+
+if TYPE_CHECKING:
+    from mockopper.opper.guards import GuardReport
 
 __all__ = [
     "Answer",
@@ -126,6 +129,8 @@ class Answer:
     fault: FaultSpec | None = None
     delay_ms: float = 0
     seed: int = 0
+    cost: float | None = None  # USD: scripted by the reply, else priced by Opper's layer
+    guards: tuple[GuardReport, ...] = ()  # the guards that checked this call, for dialects that render them
 
     def ident(self, prefix: str, label: object = "", length: int = 24) -> str:
         """A deterministic id for part `label` of this answer."""
@@ -502,6 +507,7 @@ class Engine:
             fault=reply.fault,
             delay_ms=reply.delay_ms or 0,
             seed=state.compiled.seed,
+            cost=reply.cost,
         )
         rng = _LazyRandom(ctx.key)
         if conv.api in OPT_IN_APIS:

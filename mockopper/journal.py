@@ -81,6 +81,12 @@ class RequestRecord:
     events_omitted: int = 0  # a long stream's events past what the journal keeps
     outcome: str = "pending"
     duration_ms: float | None = None
+    # Opper's layer: what the call cost (USD), what its guards found, and its span in its trace
+    # (`start_ms`, `duration_ms`: the span's times on the scenario clock, in epoch milliseconds).
+    cost: float | None = None
+    guard_findings: list[dict[str, str]] = field(default_factory=list)
+    trace_id: str | None = None
+    span: dict[str, Any] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

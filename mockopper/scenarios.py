@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from mockopper import templates
 
@@ -19,8 +19,10 @@ __all__ = [
     "Chaos",
     "ErrorSpec",
     "FaultSpec",
+    "Guard",
     "Match",
     "ModelSpec",
+    "Price",
     "Reply",
     "Rule",
     "Scenario",
@@ -222,6 +224,7 @@ class Reply(_Model):
     delay_ms: Annotated[float, Field(ge=0)] | None = None
     stream: StreamSpec | None = None
     fault: FaultSpec | None = None
+    cost: Annotated[float, Field(ge=0)] | None = None  # USD, reported instead of the priced cost
 
     @field_validator("text", "reasoning")
     @classmethod
@@ -270,6 +273,8 @@ class Reply(_Model):
             )
         if self.error is not None and (self.reasoning is not None or self.stream is not None):
             raise ValueError("an error reply takes no reasoning or stream settings")
+        if self.error is not None and self.cost is not None:
+            raise ValueError("an error reply costs nothing: remove 'cost'")
         return self
 
     @property
@@ -317,12 +322,45 @@ class Rule(_Model):
         return self.replies[index]
 
 
+class Price(_Model):
+    """A model's price in USD per million tokens."""
+
+    input: Annotated[float, Field(ge=0)]
+    output: Annotated[float, Field(ge=0)]
+
+
 class ModelSpec(_Model):
     """A model in the simulated fleet."""
 
     error: ErrorSpec | None = None
     fail_first: Annotated[int, Field(ge=0)] | None = None
     display_name: str | None = None
+    price: Price | None = None
+
+
+def _regex(pattern: str) -> str:
+    try:
+        re.compile(pattern)
+    except re.error as exc:
+        raise ValueError(f"invalid regular expression {pattern!r}: {exc}") from None
+    return pattern
+
+
+class Guard(_Model):
+    """A guardrail that checks every request (input), every answer (output), or both."""
+
+    name: Annotated[str, Field(min_length=1)]
+    type: Literal["pii", "secrets", "toxicity", "regex"]
+    custom_patterns: list[Annotated[str, AfterValidator(_regex)]] = Field(default_factory=list)
+    applies_to: Literal["input", "output", "both"] = "both"
+    action: Literal["flag", "block", "redact"] = "flag"
+    replacement: str = "***"
+
+    @model_validator(mode="after")
+    def _patterns(self) -> Guard:
+        if self.type == "regex" and not self.custom_patterns:
+            raise ValueError("a regex guard needs at least one pattern in custom_patterns")
+        return self
 
 
 class Chaos(_Model):
@@ -345,6 +383,7 @@ class Scenario(_Model):
     models: dict[str, ModelSpec] = Field(default_factory=dict)
     rules: list[Rule] = Field(default_factory=list)
     chaos: Chaos | None = None
+    guards: list[Guard] = Field(default_factory=list)
 
     @field_validator("models", mode="before")
     @classmethod
@@ -353,10 +392,20 @@ class Scenario(_Model):
             return {k: ({} if v is None else v) for k, v in value.items()}
         return value
 
-    @field_validator("rules", mode="before")
+    @field_validator("rules", "guards", mode="before")
     @classmethod
     def _no_rules(cls, value: Any) -> Any:
         return [] if value is None else value
+
+    @field_validator("guards")
+    @classmethod
+    def _unique_guards(cls, value: list[Guard]) -> list[Guard]:
+        seen: set[str] = set()
+        for guard in value:
+            if guard.name in seen:
+                raise ValueError(f"two guards are named {guard.name!r}; each guard needs its own name")
+            seen.add(guard.name)
+        return value
 
     def rule_name(self, index: int) -> str:
         rule = self.rules[index]

@@ -102,6 +102,7 @@ class Surface:
         fallbacks: Sequence[str] = (),
         stream: bool = False,
         pieces: list[str] | None = None,
+        headers: Mapping[str, str] | None = None,
     ) -> Reply:
         raise NotImplementedError
 
@@ -186,15 +187,16 @@ class Chat(OpenAISurface):
         fallbacks: Sequence[str] = (),
         stream: bool = False,
         pieces: list[str] | None = None,
+        headers: Mapping[str, str] | None = None,
     ) -> Reply:
         pieces = [] if pieces is None else pieces
         create = self.sdk.chat.completions.with_raw_response.create
         messages: Any = [{"role": "user", "content": text}]
         if not stream:
-            raw = create(model=model, messages=messages, extra_body=extras(fallbacks))
+            raw = create(model=model, messages=messages, extra_body=extras(fallbacks), extra_headers=headers)
             result = raw.parse()
             return Reply(result.choices[0].message.content or "", result.model, raw.headers, finished=True)
-        raw = create(model=model, messages=messages, extra_body=extras(fallbacks), stream=True)
+        raw = create(model=model, messages=messages, extra_body=extras(fallbacks), extra_headers=headers, stream=True)
         reply = Reply(headers=raw.headers)
         for chunk in raw.parse():
             reply.model = chunk.model
@@ -221,14 +223,15 @@ class Responses(OpenAISurface):
         fallbacks: Sequence[str] = (),
         stream: bool = False,
         pieces: list[str] | None = None,
+        headers: Mapping[str, str] | None = None,
     ) -> Reply:
         pieces = [] if pieces is None else pieces
         create = self.sdk.responses.with_raw_response.create
         if not stream:
-            raw = create(model=model, input=text, extra_body=extras(fallbacks))
+            raw = create(model=model, input=text, extra_body=extras(fallbacks), extra_headers=headers)
             result = raw.parse()
             return Reply(result.output_text, result.model, raw.headers, finished=True)
-        raw = create(model=model, input=text, extra_body=extras(fallbacks), stream=True)
+        raw = create(model=model, input=text, extra_body=extras(fallbacks), extra_headers=headers, stream=True)
         reply = Reply(headers=raw.headers)
         for event in raw.parse():
             if event.type == "response.created":
@@ -262,9 +265,12 @@ class Embeddings(OpenAISurface):
         fallbacks: Sequence[str] = (),
         stream: bool = False,
         pieces: list[str] | None = None,
+        headers: Mapping[str, str] | None = None,
     ) -> Reply:
         assert not stream, "embeddings never stream"
-        raw = self.sdk.embeddings.with_raw_response.create(model=model, input=text, extra_body=extras(fallbacks))
+        raw = self.sdk.embeddings.with_raw_response.create(
+            model=model, input=text, extra_body=extras(fallbacks), extra_headers=headers
+        )
         result = raw.parse()
         return Reply(f"{len(result.data[0].embedding)} dimensions", result.model, raw.headers, finished=True)
 
@@ -310,16 +316,26 @@ class Messages(Surface):
         fallbacks: Sequence[str] = (),
         stream: bool = False,
         pieces: list[str] | None = None,
+        headers: Mapping[str, str] | None = None,
     ) -> Reply:
         pieces = [] if pieces is None else pieces
         create = self.sdk.messages.with_raw_response.create
         messages: Any = [{"role": "user", "content": text}]
         if not stream:
-            raw = create(model=model, max_tokens=256, messages=messages, extra_body=extras(fallbacks))
+            raw = create(
+                model=model, max_tokens=256, messages=messages, extra_body=extras(fallbacks), extra_headers=headers
+            )
             message = raw.parse()
             answer = "".join(block.text for block in message.content if block.type == "text")
             return Reply(answer, message.model, raw.headers, finished=True)
-        raw = create(model=model, max_tokens=256, messages=messages, extra_body=extras(fallbacks), stream=True)
+        raw = create(
+            model=model,
+            max_tokens=256,
+            messages=messages,
+            extra_body=extras(fallbacks),
+            extra_headers=headers,
+            stream=True,
+        )
         reply = Reply(headers=raw.headers)
         for event in raw.parse():
             if event.type == "message_start":
@@ -392,10 +408,12 @@ class Gemini(Surface):
         fallbacks: Sequence[str] = (),
         stream: bool = False,
         pieces: list[str] | None = None,
+        headers: Mapping[str, str] | None = None,
     ) -> Reply:
         pieces = [] if pieces is None else pieces
         extra = extras(fallbacks)
-        config = types.GenerateContentConfig(http_options=types.HttpOptions(extra_body=extra)) if extra else None
+        options = types.HttpOptions(extra_body=extra, headers=dict(headers) if headers else None)
+        config = types.GenerateContentConfig(http_options=options) if extra or headers else None
         if not stream:
             result = self.sdk.models.generate_content(model=model, contents=text, config=config)
             headers = result.sdk_http_response.headers if result.sdk_http_response else None
@@ -450,14 +468,15 @@ class Interactions(Surface):
         fallbacks: Sequence[str] = (),
         stream: bool = False,
         pieces: list[str] | None = None,
+        headers: Mapping[str, str] | None = None,
     ) -> Reply:
         pieces = [] if pieces is None else pieces
         create = self.sdk.interactions.with_raw_response.create
         if not stream:
-            raw = create(model=model, input=text, extra_body=extras(fallbacks))
+            raw = create(model=model, input=text, extra_body=extras(fallbacks), extra_headers=headers)
             result = raw.parse()
             return Reply(result.output_text or "", result.model, raw.headers, finished=True)
-        raw = create(model=model, input=text, extra_body=extras(fallbacks), stream=True)
+        raw = create(model=model, input=text, extra_body=extras(fallbacks), extra_headers=headers, stream=True)
         reply = Reply(headers=raw.headers)
         for event in raw.parse():
             if event.event_type == "interaction.created":

@@ -189,7 +189,8 @@ def test_stream_is_anthropics_event_sequence(claude: anthropic.Anthropic, mockop
     assert events[7][1] == {
         "type": "message_delta",
         "delta": {"stop_reason": "end_turn", "stop_sequence": None},
-        "usage": {"output_tokens": 6},
+        # Opper's cost in USD: 2 input tokens at $3 and 6 output tokens at $15 per million.
+        "usage": {"output_tokens": 6, "cost": 0.000096},
     }
 
 

@@ -148,6 +148,34 @@ def test_the_inspector_filters_by_session(browser: Any, mockopper: Mockopper) ->
     assert len(shown_after_choosing("*")) == 3
 
 
+def test_the_inspector_shows_cost_and_groups_a_trace(browser: Any, mockopper: Mockopper) -> None:
+    mockopper.load(SCENARIO)
+    browser.get(mockopper.url + "/__mockopper/")
+    wait_for(browser, "return document.getElementById('live').classList.contains('live')")
+    client = openai.OpenAI(base_url=mockopper.base_url, api_key="k", max_retries=0)
+    parent = {"X-Opper-Parent-Span-Id": "6f1c2b3a-4d5e-4f60-8a7b-9c0d1e2f3a4b"}
+    for headers in (parent, {}, parent):
+        client.chat.completions.create(
+            model="openai/gpt-5.5", messages=[{"role": "user", "content": "hello"}], extra_headers=headers
+        )
+    wait_for(browser, "return document.querySelectorAll('#rows tr.row').length === 3")
+    records = mockopper.requests
+    assert records[0].trace_id == records[2].trace_id != records[1].trace_id
+    rows = browser.execute_script("return [...document.querySelectorAll('#rows tr.row')].map(r => r.innerText)")
+    cost = format(records[0].cost, ".10f").rstrip("0")
+    assert all(cost in row for row in rows)
+    # Clicking a trace shows that trace's calls only.
+    browser.execute_script("document.querySelector('#rows tr.row .chip.trace').click()")
+    wait_for(browser, "return document.querySelectorAll('#rows tr.row').length === 2")
+    shown = browser.execute_script(
+        "return [...document.querySelectorAll('#rows tr.row td:first-child')].map(c => c.innerText)"
+    )
+    assert shown == [str(records[2].seq), str(records[0].seq)]
+    browser.execute_script("document.querySelectorAll('#rows tr.row')[0].click()")
+    detail = wait_for(browser, "return document.getElementById('detail').innerText")
+    assert records[2].trace_id in detail and "6f1c2b3a-4d5e-4f60-8a7b-9c0d1e2f3a4b" in detail
+
+
 PAGE = """<!doctype html>
 <meta charset="utf-8">
 <title>chat</title>
@@ -165,6 +193,7 @@ async function run(base) {
   });
   window.httpStatus = response.status;
   window.model = response.headers.get("x-mockopper-model");
+  window.traceId = response.headers.get("x-opper-trace-id");
   const reader = response.body.getReader();
   const decoder = new TextDecoder();
   let buffer = "";
@@ -219,6 +248,8 @@ def test_a_page_on_another_origin_streams_tokens_as_they_arrive(
     wait_for(browser, "return window.done === true")
     assert browser.execute_script("return window.httpStatus") == 200
     assert browser.execute_script("return window.model") == "openai/gpt-5.5"  # exposed to the page by CORS
+    [record] = [r for r in mockopper.requests if r.method == "POST"]
+    assert browser.execute_script("return window.traceId") == record.trace_id
     assert browser.find_element("id", "out").text == "one two three four five six seven eight"
     stamps = [t for t, _ in browser.execute_script("return window.tokens")]
     assert len(stamps) == 8

@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 
 import openai
+import opperai
 import pytest
 from click.testing import CliRunner
 
@@ -49,7 +50,30 @@ def test_schema_is_a_json_schema_of_scenarios() -> None:
     result = CliRunner().invoke(main, ["schema"])
     document = json.loads(result.output)
     assert document["title"] == "mockopper scenario"
-    assert {"rules", "models", "seed", "chaos"} <= set(document["properties"])
+    assert {"rules", "models", "seed", "chaos", "guards"} <= set(document["properties"])
+    definitions = document["$defs"]
+    assert {"price"} <= set(definitions["ModelSpec"]["properties"]) and "cost" in definitions["Reply"]["properties"]
+    assert set(definitions["Guard"]["properties"]) == {
+        "name",
+        "type",
+        "custom_patterns",
+        "applies_to",
+        "action",
+        "replacement",
+    }
+
+
+def test_list_shows_the_fleet_s_prices_and_the_guards(tmp_path: Path) -> None:
+    path = tmp_path / "opper.yaml"
+    path.write_text(
+        "models: {acme/x: {price: {input: 1, output: 2}}}\n"
+        "guards: [{name: ids, type: regex, custom_patterns: ['ID-[0-9]+'], action: redact}]\n"
+        "rules: [{reply: {text: hi, cost: 0.5}}]\n"
+    )
+    result = CliRunner().invoke(main, ["list", str(path)])
+    assert result.exit_code == 0, result.output
+    assert "acme/x: price=input=1.0, output=2.0" in result.output
+    assert "ids: regex on both, redact" in result.output
 
 
 def test_serve_refuses_a_broken_scenario(tmp_path: Path) -> None:
@@ -110,6 +134,9 @@ def test_serve_as_a_process_on_a_free_port() -> None:
         setup = "".join(lines)
         assert f'OpenAI(base_url="{base_url}", api_key="mock")' in setup
         assert f'Anthropic(base_url="{base_url}", api_key="mock")' in setup
+        root = base_url.removesuffix("/v3/compat")
+        assert f'Opper(base_url="{root}", api_key="mock")' in setup
+        assert opperai.Opper(base_url=root, api_key="mock").models.list().models  # the line works as printed
     finally:
         process.terminate()
         process.communicate(timeout=10)

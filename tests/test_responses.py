@@ -77,8 +77,8 @@ WEATHER_TOOL: dict[str, Any] = {
     },
 }
 
-# Every key a response object carries: the OpenResponses 31, plus OpenAI's `user`.
-RESPONSE_KEYS = OPENRESPONSES_KEYS | {"user"}
+# Every key a response body carries: the OpenResponses 31, plus OpenAI's `user` and Opper's `cost`.
+RESPONSE_KEYS = OPENRESPONSES_KEYS | {"user", "cost"}
 
 
 @pytest.fixture

@@ -28,7 +28,7 @@ from typing import Any, ClassVar
 from mockopper.conversation import Conversation, Message, ToolCallRef
 from mockopper.dialects import anthropic_threads
 from mockopper.dialects.anthropic_request import AnthropicConversation, read_request
-from mockopper.dialects.base import Call, ModelInfo, RequestError, Route, Surface, retry_headers
+from mockopper.dialects.base import Call, ModelInfo, RequestError, Route, Surface, retry_headers, with_cost
 from mockopper.engine import Answer, Failure, ToolCall
 from mockopper.streaming import Event, chunk_text
 
@@ -248,7 +248,7 @@ class Messages(AnthropicErrors, Surface):
         stop: dict[str, Any] = {"stop_reason": reply.stop_reason, "stop_sequence": reply.stop_sequence}
         if reply.stop_reason == "refusal":
             stop["stop_details"] = _REFUSAL
-        yield _event("message_delta", delta=stop, usage={"output_tokens": answer.output_tokens})
+        yield _event("message_delta", delta=stop, usage=with_cost({"output_tokens": answer.output_tokens}, answer))
         yield _event("message_stop")
 
     def remember(self, conv: Conversation, answer: Answer, call: Call) -> None:

@@ -33,6 +33,7 @@ __all__ = [
     "optional",
     "parse_extras",
     "retry_headers",
+    "with_cost",
 ]
 
 
@@ -159,6 +160,11 @@ def not_found_body(message: str) -> dict[str, Any]:
         "type": "error",
         "error": {"type": "not_found_error", "code": 404, "message": message, "status": "NOT_FOUND", "param": None},
     }
+
+
+def with_cost(usage: dict[str, Any], answer: Answer) -> dict[str, Any]:
+    """A stream's final usage with Opper's `cost` (USD) in it, where the answer has one."""
+    return usage if answer.cost is None else {**usage, "cost": answer.cost}
 
 
 def retry_headers(failure: Failure) -> list[tuple[str, str]]:

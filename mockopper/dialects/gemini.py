@@ -24,6 +24,7 @@ from mockopper.dialects.base import (
     Surface,
     body_object,
     parse_extras,
+    with_cost,
 )
 from mockopper.dialects.google import GoogleErrors, function_args, result_text, strip_models, thought_tokens
 from mockopper.engine import Answer, Failure, ToolCall
@@ -453,16 +454,17 @@ class GeminiGenerate(GoogleErrors, Surface):
         chunks += [[{"text": piece}] for piece in answer.text_chunks]
         chunks += [[{"functionCall": _function_call(call)}] for call in answer.tool_calls]
         finish = _FINISH[answer.finish_reason]
+        usage = with_cost(self._usage(answer), answer)
         last = len(chunks) - 1
         for i, parts in enumerate(chunks):
             if i < last:
                 yield Event({"candidates": [self._candidate(parts)], **head}, content=True)
             else:
-                final = {"candidates": [self._candidate(parts, finish)], "usageMetadata": self._usage(answer), **head}
+                final = {"candidates": [self._candidate(parts, finish)], "usageMetadata": usage, **head}
                 yield Event(final, content=True)
         if not chunks:
             parts = [] if finish == "SAFETY" else [{"text": ""}]
-            yield Event({"candidates": [self._candidate(parts, finish)], "usageMetadata": self._usage(answer), **head})
+            yield Event({"candidates": [self._candidate(parts, finish)], "usageMetadata": usage, **head})
 
     def error_events(self, conv: Conversation, answer: Answer | None, failure: Failure) -> Iterable[Event]:
         return [Event(self.error_body(failure))]

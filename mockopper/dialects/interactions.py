@@ -28,6 +28,7 @@ from mockopper.dialects.base import (
     optional,
     parse_extras,
     schema_of,
+    with_cost,
 )
 from mockopper.dialects.google import (
     GoogleErrors,
@@ -477,7 +478,7 @@ class Interactions(GoogleErrors, Surface):
                 yield delta(index, {"type": "arguments_delta", "arguments": piece})
             yield event("step.stop", index=index)
             index += 1
-        final = {**self._head(answer, _status(answer)), "usage": self._usage(answer)}
+        final = {**self._head(answer, _status(answer)), "usage": with_cost(self._usage(answer), answer)}
         yield event("interaction.completed", interaction=final)
         yield Event("[DONE]", name="done")
 

@@ -17,6 +17,7 @@ from mockopper.dialects.base import (
     optional,
     parse_extras,
     schema_of,
+    with_cost,
 )
 from mockopper.dialects.openai import OpenAIErrors
 from mockopper.engine import Answer, Failure
@@ -210,6 +211,7 @@ class ChatCompletions(OpenAIErrors, Surface):
                             param=f"{where}.tool_calls[{j}].function.name",
                             code="missing_required_parameter",
                         )
+                    optional(tc, "thought_signature", str, where=f"{where}.tool_calls[{j}].")  # Opper: accepted
                     call_id = str(tc.get("id") or "")
                     names[call_id] = function["name"]
                     calls.append(ToolCallRef(call_id, function["name"], str(function.get("arguments") or "")))
@@ -245,6 +247,11 @@ class ChatCompletions(OpenAIErrors, Surface):
                     param="response_format.type",
                     code="invalid_value",
                 )
+        output_schema = optional(body, "output_schema", dict)  # Opper's extension, as json_schema asks for one
+        if output_schema is not None:
+            schema = schema if schema is not None else schema_of(output_schema)
+            wants_json = True
+        optional(body, "reasoning_effort", str)  # Opper accepts it on every model; nothing here reasons
         stream = optional(body, "stream", bool, default=False)
         options = optional(body, "stream_options", dict, default={})
         max_tokens = optional(body, "max_completion_tokens", int) or optional(body, "max_tokens", int)
@@ -310,6 +317,7 @@ class ChatCompletions(OpenAIErrors, Surface):
             "usage": self._usage(answer),
             "service_tier": "default",
             "system_fingerprint": None,
+            **({} if answer.cost is None else {"cost": answer.cost}),  # Opper's ChatResponse.cost
         }
 
     def events(self, conv: Conversation, answer: Answer) -> Iterable[Event]:
@@ -348,7 +356,7 @@ class ChatCompletions(OpenAIErrors, Surface):
                 yield Event(chunk({"tool_calls": [{"index": i, "function": {"arguments": piece}}]}), content=True)
         yield Event(chunk({}, answer.finish_reason))
         if conv.stream_usage:
-            yield Event({**head, "choices": [], "usage": self._usage(answer)})
+            yield Event({**head, "choices": [], "usage": with_cost(self._usage(answer), answer)})
         yield Event("[DONE]")
 
     def error_events(self, conv: Conversation, answer: Answer | None, failure: Failure) -> Iterable[Event]:

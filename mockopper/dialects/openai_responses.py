@@ -34,6 +34,7 @@ from mockopper.dialects.base import (
     optional,
     parse_extras,
     schema_of,
+    with_cost,
 )
 from mockopper.dialects.openai import OpenAIErrors, error_type
 from mockopper.engine import Answer, Failure
@@ -244,6 +245,7 @@ class Responses(OpenAIErrors, Surface):
     extra_keys: ClassVar[tuple[str, ...]] = ("user",)  # response keys beyond the 31 standard ones
     default_strict: ClassVar[bool | None] = True  # a function tool's `strict` when the request leaves it out
     min_output_tokens: ClassVar[int] = 16
+    body_cost: ClassVar[bool] = True  # Opper's `cost` at the top of a response body
 
     # --- requests ---------------------------------------------------------------------
 
@@ -659,8 +661,8 @@ class Responses(OpenAIErrors, Surface):
         return "completed", None
 
     def items(self, answer: Answer) -> list[dict[str, Any]]:
-        """The output items, finished: reasoning, then the message, then the function calls."""
-        items: list[dict[str, Any]] = []
+        """The output items, finished: extension items, reasoning, then the message, then the function calls."""
+        items = self.extension_items(answer)  # first: the guards checked the input before the model ran
         if answer.reasoning:
             items.append(self.reasoning_item(answer, answer.reasoning, "completed"))
         if answer.text or not answer.tool_calls:
@@ -671,6 +673,10 @@ class Responses(OpenAIErrors, Surface):
         if status == "incomplete" and items:
             items[-1]["status"] = "incomplete"  # only the last item may be cut short
         return items
+
+    def extension_items(self, answer: Answer) -> list[dict[str, Any]]:
+        """Output items beyond the standard ones (their `type` has a colon); OpenAI's Responses has none."""
+        return []
 
     def reasoning_item(self, answer: Answer, text: str | None, status: str) -> dict[str, Any]:
         item: dict[str, Any] = {"type": "reasoning", "id": answer.ident("rs_", "reasoning")}
@@ -710,9 +716,12 @@ class Responses(OpenAIErrors, Surface):
     def render(self, conv: Conversation, answer: Answer) -> Any:
         assert isinstance(conv, ResponsesConversation)
         status, incomplete = self.outcome(answer)
-        return self.resource(
+        body = self.resource(
             conv, answer, status=status, output=self.items(answer), usage=self.usage(answer), incomplete=incomplete
         )
+        if self.body_cost and answer.cost is not None:
+            body["cost"] = answer.cost  # Opper's ResponsesResponse.cost
+        return body
 
     def events(self, conv: Conversation, answer: Answer) -> Iterable[Event]:
         assert isinstance(conv, ResponsesConversation)
@@ -740,6 +749,8 @@ class Responses(OpenAIErrors, Surface):
                 added = self.message_item(answer, None, "in_progress")
                 yield event("response.output_item.added", output_index=index, item=added)
                 yield from self._text_events(event, item["id"], index, answer)
+            elif ":" in item["type"]:  # an extension item: added and done whole
+                yield event("response.output_item.added", output_index=index, item=item)
             else:
                 i = next(calls)
                 yield event(
@@ -752,7 +763,7 @@ class Responses(OpenAIErrors, Surface):
             yield event("response.output_item.done", output_index=index, item=item)
         status, incomplete = self.outcome(answer)
         kind = "response.completed" if status == "completed" else "response.incomplete"
-        yield snapshot(kind, status, final, usage=self.usage(answer), incomplete=incomplete)
+        yield snapshot(kind, status, final, usage=with_cost(self.usage(answer), answer), incomplete=incomplete)
         if self.done_sentinel and not conv.websocket:
             yield Event("[DONE]")
 

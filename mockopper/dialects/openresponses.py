@@ -23,11 +23,12 @@ from typing import Any, ClassVar
 
 from mockopper.dialects.base import RequestError, Route, optional
 from mockopper.dialects.openai_responses import Compaction, Responses, ResponsesConversation
-from mockopper.engine import Failure
+from mockopper.engine import Answer, Failure
 
-__all__ = ["DEFAULT_MODEL", "OpenResponses", "OpenResponsesCompact", "error_type"]
+__all__ = ["DEFAULT_MODEL", "GUARD_ITEM", "OpenResponses", "OpenResponsesCompact", "error_type"]
 
 DEFAULT_MODEL = "default"
+GUARD_ITEM = "opper:guard"  # Opper's guard extension item (its exact type string is not published)
 
 
 def error_type(failure: Failure) -> str:
@@ -59,9 +60,26 @@ class OpenResponses(Responses):
     extra_keys: ClassVar[tuple[str, ...]] = ()
     default_strict: ClassVar[bool | None] = None
     min_output_tokens: ClassVar[int] = 1
+    body_cost: ClassVar[bool] = False  # not one of the 31 keys: the cost is in `X-Opper-Cost` and a stream's usage
 
     def model_of(self, body: Mapping[str, Any]) -> str:
         return str(optional(body, "model", str, default=DEFAULT_MODEL))
+
+    def extension_items(self, answer: Answer) -> list[dict[str, Any]]:
+        """One `opper:guard` item per guard that checked the call (only when one did)."""
+        return [
+            {
+                "type": GUARD_ITEM,
+                "id": answer.ident("guard_", report.name),
+                "status": "completed",
+                "name": report.name,
+                "guard_type": report.type,
+                "action": report.action,
+                "flagged": report.flagged,
+                "findings": [f.to_dict() for f in report.findings],
+            }
+            for report in answer.guards
+        ]
 
     def ignorable_item(self, kind: Any) -> bool:
         return isinstance(kind, str) and ":" in kind  # an implementor's extension item

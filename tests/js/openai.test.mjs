@@ -232,6 +232,26 @@ test('chat: Opper extras as unknown params keys reach the server, and fallback a
   assert.equal(record.request_headers['x-trace'], 'abc');
 });
 
+test('chat: Opper cost in X-Opper-Cost and the body, and a trace id, read with withResponse()', async () => {
+  const { data, response } = await client.chat.completions
+    .create({ model: MODEL, messages: user('hello') })
+    .withResponse();
+  const header = response.headers.get('x-opper-cost');
+  assert.match(header, /^\d+\.\d+$/); // plain decimal, never an exponent
+  // openai/gpt-5.5 in the built-in table: $1.25 per million input tokens, $10 per million output tokens.
+  const expected = (data.usage.prompt_tokens * 1.25 + data.usage.completion_tokens * 10) / 1e6;
+  assert.ok(Math.abs(Number(header) - expected) < 1e-12, `${header} != ${expected}`);
+  assert.equal(data.cost, Number(header));
+  assert.match(response.headers.get('x-opper-trace-id'), /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+  const streamed = await client.chat.completions
+    .create({ model: MODEL, messages: user('hello'), stream: true, stream_options: { include_usage: true } })
+    .withResponse();
+  assert.equal(streamed.response.headers.get('x-opper-cost'), null); // a stream's cost is in its usage
+  let usage;
+  for await (const chunk of streamed.data) usage = chunk.usage ?? usage;
+  assert.equal(usage.cost, Number(header));
+});
+
 test('embeddings: the default base64 encoding decodes to the same unit vector as floats', async () => {
   const input = 'The quick brown fox';
   const base64 = await client.embeddings.create({ model: 'openai/text-embedding-3-small', input });

@@ -1,0 +1,393 @@
+"""Tracing: the trace store behind `/v3/spans` and `/v3/traces`, fed by the compat calls' journal records.
+
+Every compat call gets a trace id and a span id (`TraceStore.attach`), derived from the
+seed, the request's content and how often that content was seen (under the same parent),
+never from the clock or other traffic. A call that names a parent span (`span_uuid`, or
+`X-Opper-Parent-Span-Id`) joins that span's trace; any other call starts its own. The
+store keeps the call's journal record as its span while the call plays out, reading the
+span from it when a trace is asked for (`call_span`), and keeps the span itself once the
+journal says the call is done: its name, model, input and output text, tags, usage, cost
+and guard findings, which are also the trace's events. Spans made through
+`POST /v3/spans` live beside them. Memory is bounded: past `max_traces` the oldest trace
+goes, past `max_spans` a trace takes no more.
+
+Span times follow the scenario clock: a call's span starts at its parent's start (or the
+clock) plus one millisecond per span already in the trace, and lasts as long as its
+scripted delays; `clock: real` starts it at the wall clock.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from mockopper.journal import RequestRecord
+
+__all__ = ["Span", "TraceStore", "call_span", "format_time", "parse_time", "span_uuid"]
+
+
+def span_uuid(*parts: object) -> str:
+    """A deterministic UUID (the version 4 layout: random-looking, but derived) from any parts."""
+    raw = bytearray(hashlib.blake2b("\x1f".join(map(str, parts)).encode(), digest_size=16).digest())
+    raw[6] = (raw[6] & 0x0F) | 0x40
+    raw[8] = (raw[8] & 0x3F) | 0x80
+    h = raw.hex()
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
+
+
+def format_time(ms: int) -> str:
+    """Epoch milliseconds as RFC 3339 UTC with milliseconds: `2026-01-01T00:00:00.000Z`."""
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(ms // 1000)) + f".{ms % 1000:03d}Z"
+
+
+def parse_time(text: str) -> int | None:
+    """An RFC 3339 date-time as epoch milliseconds, or None when it is not one."""
+    if "T" not in text and " " not in text:
+        return None
+    try:
+        stamp = dt.datetime.fromisoformat(text[:-1] + "+00:00" if text.endswith(("Z", "z")) else text)
+    except ValueError:
+        return None
+    if stamp.tzinfo is None:
+        stamp = stamp.replace(tzinfo=dt.timezone.utc)
+    return round(stamp.timestamp() * 1000)
+
+
+@dataclass(slots=True)
+class Span:
+    """One span, as `GET /v3/spans/{id}` and a trace's `spans` show it."""
+
+    id: str
+    trace_id: str
+    name: str
+    parent_id: str | None = None
+    type: str | None = None
+    input: Any = None
+    output: Any = None
+    error: str | None = None
+    start_time: str | None = None
+    end_time: str | None = None
+    status: str | None = None
+    meta: dict[str, Any] | None = None
+    metadata: dict[str, Any] | None = None
+    tags: dict[str, Any] | None = None
+    events: list[dict[str, Any]] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Opper's span object: absent fields left out (the schema types them as strings, not null)."""
+        out: dict[str, Any] = {"id": self.id, "trace_id": self.trace_id, "name": self.name}
+        for key in ("parent_id", "type", "input", "output", "error", "start_time", "end_time"):
+            value = getattr(self, key)
+            if value is not None:
+                out[key] = value
+        out["status"] = self.state
+        for key in ("meta", "metadata", "tags"):
+            value = getattr(self, key)
+            if value is not None:
+                out[key] = value
+        return out
+
+    @property
+    def state(self) -> str:
+        if self.status is not None:
+            return self.status
+        if self.error:
+            return "error"
+        return "ok" if self.end_time else "in_progress"
+
+    def bounds(self) -> tuple[int | None, int | None]:
+        return (
+            parse_time(self.start_time) if self.start_time else None,
+            parse_time(self.end_time) if self.end_time else None,
+        )
+
+
+class _Call(Protocol):
+    """What a compat call's span is read from: its journal record, or `_Done`, what is kept of it."""
+
+    @property
+    def trace_id(self) -> str | None: ...
+    @property
+    def span(self) -> dict[str, Any] | None: ...
+    @property
+    def outcome(self) -> str: ...
+    @property
+    def status(self) -> int: ...
+    @property
+    def tags(self) -> dict[str, Any]: ...
+    @property
+    def guard_findings(self) -> list[dict[str, str]]: ...
+
+
+@dataclass(frozen=True, slots=True)
+class _Done:
+    """The part of a completed call's record its span is read from (the record may leave the journal)."""
+
+    trace_id: str | None
+    span: dict[str, Any] | None
+    outcome: str
+    status: int
+    tags: dict[str, Any]
+    guard_findings: list[dict[str, str]]
+
+    @classmethod
+    def of(cls, record: RequestRecord) -> _Done:
+        return cls(record.trace_id, record.span, record.outcome, record.status, record.tags, record.guard_findings)
+
+
+def call_span(record: _Call) -> Span:
+    """The span a compat call's journal record describes, as it stands now."""
+    info = record.span or {}
+    span_id = str(info.get("id", ""))
+    start = int(info.get("start_ms", 0))
+    end = start + int(info.get("duration_ms", 0) or 0)
+    error = info.get("error")
+    if error is None and record.outcome in _UNFINISHED:
+        error = f"the response did not complete ({record.outcome})"
+    elif error is None and record.outcome == "error":
+        error = "the stream ended with an error event"
+    return Span(
+        id=span_id,
+        trace_id=record.trace_id or "",
+        name=str(info.get("name", "")),
+        parent_id=info.get("parent_id"),
+        type=info.get("type"),
+        input=info.get("input"),
+        output=info.get("output"),
+        error=error,
+        start_time=format_time(start),
+        end_time=None if record.outcome == "pending" else format_time(end),
+        status="error" if error or record.status >= 400 else None,
+        meta=info.get("meta"),
+        tags=dict(record.tags) or None,
+        events=[
+            {
+                "id": span_uuid(span_id, "event", i),
+                "span_id": span_id,
+                "kind": "guardrail",
+                "source": "guard",
+                "data": finding,
+                "created_at": format_time(start),
+            }
+            for i, finding in enumerate(record.guard_findings)
+        ],
+    )
+
+
+_UNFINISHED = ("disconnect", "truncate", "client_closed", "hang")
+Entry = Span | RequestRecord | _Done  # a client's span, or a compat call (its span is read from it)
+
+
+def _span(entry: Entry) -> Span:
+    return entry if isinstance(entry, Span) else call_span(entry)
+
+
+def _start_ms(entry: Entry) -> int | None:
+    if isinstance(entry, Span):
+        return entry.bounds()[0]
+    return int(entry.span["start_ms"]) if entry.span else None
+
+
+@dataclass(slots=True)
+class _Trace:
+    id: str
+    spans: OrderedDict[str, Entry] = field(default_factory=OrderedDict)
+
+    def to_dict(self, *, with_spans: bool) -> dict[str, Any]:
+        spans = [_span(entry) for entry in self.spans.values()]
+        ids = set(self.spans)
+        root = next((s for s in spans if s.parent_id is None or s.parent_id not in ids), spans[0] if spans else None)
+        bounds = [s.bounds() for s in spans]
+        starts = [b[0] for b in bounds if b[0] is not None]
+        ends = [b[1] for b in bounds if b[1] is not None]
+        states = {s.state for s in spans}
+        status = "error" if "error" in states else "in_progress" if "in_progress" in states else "ok"
+        out: dict[str, Any] = {"id": self.id, "name": root.name if root else "", "span_count": len(spans)}
+        if starts:
+            out["start_time"] = format_time(min(starts))
+        if ends:
+            out["end_time"] = format_time(max(ends))
+        if starts and ends:
+            out["duration_ms"] = max(0, max(ends) - min(starts))
+        out["status"] = status
+        if with_spans:
+            out["spans"] = [s.to_dict() for s in spans]
+            out["events"] = [event for s in spans for event in s.events]
+        return out
+
+
+class TraceStore:
+    """Traces and their spans, in memory and bounded. Thread-safe; one per server."""
+
+    def __init__(self, max_traces: int = 1000, max_spans: int = 1000) -> None:
+        self._lock = threading.Lock()
+        self._traces: OrderedDict[str, _Trace] = OrderedDict()
+        self._owner: dict[str, str] = {}  # span id -> trace id
+        self._seen: OrderedDict[tuple[str, ...], int] = OrderedDict()
+        self._max_traces = max(1, max_traces)
+        self._max_spans = max(1, max_spans)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._traces.clear()
+            self._owner.clear()
+            self._seen.clear()
+
+    def __len__(self) -> int:
+        with self._lock:
+            return len(self._traces)
+
+    def _count(self, key: tuple[str, ...]) -> int:
+        count = self._seen.pop(key, 0) + 1
+        self._seen[key] = count
+        if len(self._seen) > 10 * self._max_traces:
+            self._seen.popitem(last=False)
+        return count
+
+    # --- compat calls -----------------------------------------------------------------
+
+    def attach(
+        self, record: RequestRecord, *, content: str, parent: str | None, name: str, seed: int, clock: int | None
+    ) -> None:
+        """Give a call its trace, its span id and its span's start (epoch ms), and keep its record as that span.
+
+        The span is read from the record whenever the trace is asked for, so it shows the
+        call as it stands: in progress until its response has played out.
+        """
+        with self._lock:
+            count = self._count((parent or "", content))
+            start: int | None = None
+            position = 0
+            if parent is None:
+                trace_id = span_uuid(seed, "trace", content, count)
+            else:
+                trace_id = self._owner.get(parent) or span_uuid(seed, "trace of", parent)
+                trace = self._traces.get(trace_id)
+                if trace is not None:
+                    position = len(trace.spans)
+                    known = trace.spans.get(parent)
+                    start = _start_ms(known) if known is not None else None
+            if start is None:
+                start = int(time.time() * 1000) if clock is None else clock * 1000
+            span_id = span_uuid(seed, "span", parent or "", content, count)
+            record.trace_id = trace_id
+            record.span = {
+                "id": span_id,
+                "parent_id": parent,
+                "name": name,
+                "type": "generation",
+                "start_ms": start + position,
+            }
+            self._put(span_id, trace_id, record)
+
+    def on_journal(self, event: str, record: RequestRecord | None) -> None:
+        """A journal listener: once a call is done, its trace keeps only what its span is read from.
+
+        Not the whole record: a trace may outlive the journal's entries, and the span is a
+        small part of what a record holds (its request and response bodies).
+        """
+        if event != "done" or record is None or record.trace_id is None or record.span is None:
+            return
+        span_id = record.span["id"]
+        with self._lock:
+            trace = self._traces.get(record.trace_id)
+            if trace is not None and trace.spans.get(span_id) is record:
+                trace.spans[span_id] = _Done.of(record)
+
+    # --- spans made by clients ----------------------------------------------------------
+
+    def create(self, fields: Mapping[str, Any], seed: int, content: str) -> Span:
+        """A span from a validated `CreateSpanRequest`: its id from the seed and the body, its trace from its parent."""
+        with self._lock:
+            span_id = span_uuid(seed, "client span", content, self._count(("span", content)))
+            parent = fields.get("parent_id")
+            trace_id = fields.get("trace_id") or (
+                (self._owner.get(parent) or span_uuid(seed, "trace of", parent)) if parent else None
+            )
+            span = Span(span_id, trace_id or span_uuid(seed, "trace", span_id), fields["name"], parent_id=parent)
+            _assign(span, fields)
+            self._put(span_id, span.trace_id, span)
+            return span
+
+    def _entry(self, span_id: str) -> Entry | None:
+        trace_id = self._owner.get(span_id)
+        trace = self._traces.get(trace_id) if trace_id else None
+        return trace.spans.get(span_id) if trace else None
+
+    def span(self, span_id: str) -> Span | None:
+        with self._lock:
+            entry = self._entry(span_id)
+            return _span(entry) if entry is not None else None
+
+    def update(self, span_id: str, fields: Mapping[str, Any]) -> Span | None:
+        """Update a client's span (a compat call's span is the call's record, and follows it)."""
+        with self._lock:
+            entry = self._entry(span_id)
+            if isinstance(entry, Span):
+                _assign(entry, fields)
+            return _span(entry) if entry is not None else None
+
+    def delete_span(self, span_id: str) -> bool:
+        with self._lock:
+            trace_id = self._owner.pop(span_id, None)
+            trace = self._traces.get(trace_id) if trace_id else None
+            if trace is None:
+                return False
+            trace.spans.pop(span_id, None)
+            if not trace.spans:
+                del self._traces[trace.id]
+            return True
+
+    # --- traces -------------------------------------------------------------------------
+
+    def traces(self, *, name: str | None, limit: int, offset: int) -> tuple[list[dict[str, Any]], int]:
+        """Trace summaries, newest first, whose name contains `name` (any case); and how many there are."""
+        with self._lock:
+            found = [t.to_dict(with_spans=False) for t in reversed(self._traces.values())]
+        if name:
+            found = [t for t in found if name.lower() in str(t["name"]).lower()]
+        return found[offset : offset + limit], len(found)
+
+    def trace(self, trace_id: str) -> dict[str, Any] | None:
+        with self._lock:
+            trace = self._traces.get(trace_id)
+            return trace.to_dict(with_spans=True) if trace is not None else None
+
+    def delete_trace(self, trace_id: str) -> bool:
+        with self._lock:
+            trace = self._traces.pop(trace_id, None)
+            if trace is None:
+                return False
+            for span_id in trace.spans:
+                self._owner.pop(span_id, None)
+            return True
+
+    # --- bounds -------------------------------------------------------------------------
+
+    def _put(self, span_id: str, trace_id: str, entry: Entry) -> None:
+        trace = self._traces.get(trace_id)
+        if trace is None:
+            trace = self._traces[trace_id] = _Trace(trace_id)
+            while len(self._traces) > self._max_traces:
+                _, dropped = self._traces.popitem(last=False)
+                for dropped_id in dropped.spans:
+                    self._owner.pop(dropped_id, None)
+        if span_id not in trace.spans and len(trace.spans) >= self._max_spans:
+            return
+        trace.spans[span_id] = entry
+        self._owner[span_id] = trace_id
+
+
+_ASSIGNABLE = ("type", "input", "output", "error", "start_time", "end_time", "meta", "metadata", "tags")
+
+
+def _assign(span: Span, fields: Mapping[str, Any]) -> None:
+    for key in _ASSIGNABLE:
+        if key in fields and fields[key] is not None:
+            setattr(span, key, fields[key])
