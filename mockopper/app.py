@@ -34,7 +34,7 @@ from mockopper.dialects.base import Call, RequestError, Route, Surface, not_foun
 from mockopper.engine import Answer, Decision, Engine, Failure
 from mockopper.fleet import fleet
 from mockopper.history import History
-from mockopper.journal import Journal, RequestRecord, redact_headers, redact_query
+from mockopper.journal import DEFAULT_BODY_LIMIT, Journal, RequestRecord, redact_headers, redact_query
 from mockopper.loader import load_file
 from mockopper.matching import describe_unmatched
 from mockopper.scenarios import Scenario
@@ -65,6 +65,7 @@ class Settings:
     cors_origins: tuple[str, ...] = ("*",)
     max_body_bytes: int = 32 * 1024 * 1024
     journal_size: int = 1000
+    journal_body_limit: int = DEFAULT_BODY_LIMIT  # characters of JSON a journaled body keeps
     history_size: int = 1000
     seed: int | None = None
 
@@ -137,7 +138,7 @@ class MockApp:
     def __init__(self, scenario: Scenario | None = None, settings: Settings | None = None) -> None:
         self.settings = settings or Settings()
         self.engine = Engine(scenario or load_file("default.yaml"), seed=self.settings.seed)
-        self.journal = Journal(self.settings.journal_size)
+        self.journal = Journal(self.settings.journal_size, self.settings.journal_body_limit)
         self.history = History(self.settings.history_size)
         self.surfaces = all_surfaces()
         self.asgi = self._build()
@@ -256,8 +257,9 @@ class MockApp:
         A finished answer is remembered for continuation before it is played out. Raises
         RequestError for a body the surface refuses.
         """
-        record.request_body = body
-        conv = surface.parse(body, call)
+        with self.journal.keeping(record, body):
+            conv = surface.parse(body, call)
+        record.attachments = [a.to_dict() for a in conv.attachments]
         record.model = conv.model
         record.chain = conv.chain
         record.stream = conv.stream
@@ -390,8 +392,8 @@ class MockApp:
         return BodyResponse(200, _json_bytes(body), headers, on_done=done)
 
     def _direct(self, surface: Surface, call: Call, body: Any, record: RequestRecord, started: float) -> ASGIApp:
-        record.request_body = body
-        answer = surface.respond(body, call, created=self.engine.now(), seed=self.engine.seed)
+        with self.journal.keeping(record, body):
+            answer = surface.respond(body, call, created=self.engine.now(), seed=self.engine.seed)
         record.status = 200
         record.reply_kind = "direct"
         record.response_body = answer

@@ -2,20 +2,29 @@
 
 Entries are appended when a request is decided and completed when its response has
 been played out (a stream records its events and how it ended). Credentials are
-redacted before anything is stored.
+redacted before anything is stored. Bodies are kept in bounded form (`bounded`): an
+inline payload as its descriptor, and a body past the size limit with its longest
+strings cut, so the journal's memory stays flat however large the requests are.
 """
 
 from __future__ import annotations
 
+import bisect
 import itertools
+import json
 import threading
 import time
 from collections import deque
 from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-__all__ = ["Journal", "RequestRecord", "redact_headers", "redact_query"]
+from mockopper import attachments
+
+__all__ = ["DEFAULT_BODY_LIMIT", "Journal", "RequestRecord", "bounded", "redact_headers", "redact_query"]
+
+DEFAULT_BODY_LIMIT = 256 * 1024  # characters of JSON a journaled body keeps (serve --journal-body-limit)
 
 SECRET_HEADERS = frozenset(
     {
@@ -78,6 +87,8 @@ class RequestRecord:
     response_body: Any = None
     response_events: list[str] | None = None
     events_omitted: int = 0  # a long stream's events past what the journal keeps
+    attachments: list[dict[str, Any]] = field(default_factory=list)  # the conversation's, as matching sees them
+    notes: list[str] = field(default_factory=list)  # what the journal left out (a body cut to the limit)
     outcome: str = "pending"
     duration_ms: float | None = None
 
@@ -95,7 +106,8 @@ Listener = Callable[[str, "RequestRecord | None"], None]
 class Journal:
     """A bounded, thread-safe log of requests; the oldest entries fall off first."""
 
-    def __init__(self, maxlen: int = 1000) -> None:
+    def __init__(self, maxlen: int = 1000, body_limit: int = DEFAULT_BODY_LIMIT) -> None:
+        self.body_limit = body_limit
         self._lock = threading.Lock()
         self._entries: deque[RequestRecord] = deque(maxlen=max(1, maxlen))
         self._seq = itertools.count(1)
@@ -125,8 +137,27 @@ class Journal:
         """Tell listeners that `record` has been decided and is now playing out."""
         self.notify("decided", record)
 
+    @contextmanager
+    def keeping(self, record: RequestRecord, body: Any) -> Iterator[None]:
+        """Journal a request body in bounded form once the block (the dialect reading it) is done.
+
+        Inside the block each inline payload is measured once (`attachments.reading`), and the
+        body is journaled even when the block raises (a request the surface refuses).
+        """
+        with attachments.reading():
+            try:
+                yield
+            finally:
+                record.request_body, note = bounded(body, self.body_limit, payloads=True)
+                if note:
+                    record.notes.append("request body: " + note)
+
     def close(self, record: RequestRecord) -> None:
-        """Tell listeners that `record` is complete."""
+        """Bound the response body and tell listeners that `record` is complete."""
+        if record.response_body is not None:
+            record.response_body, note = bounded(record.response_body, self.body_limit)
+            if note:
+                record.notes.append("response body: " + note)
         self.notify("done", record)
 
     def subscribe(self, listener: Listener) -> Callable[[], None]:
@@ -178,3 +209,107 @@ class Journal:
                 continue
             out.append(record)
         return out
+
+
+# --- bounded bodies -----------------------------------------------------------------------------
+
+_CUT_MARK = "… [{} more characters cut]"
+_MARK_SIZE = 40  # room a cut string's mark takes
+
+
+def bounded(value: Any, limit: int, *, payloads: bool = False) -> tuple[Any, str | None]:
+    """`value` as the journal keeps it, and a note when it had to be cut.
+
+    With `payloads`, every inline payload (attachments.descriptor) becomes its descriptor.
+    Then, when the JSON is still larger than `limit` characters, the longest strings are cut
+    to one length so the whole fits, each ending with a mark saying how much went; a body
+    whose structure alone is past the limit is kept as the start of its JSON text. Nothing
+    is copied unless something changes.
+    """
+    walker = _Walker(payloads)
+    value = walker.walk(value)
+    if walker.size <= limit:
+        return value, None
+    lengths = sorted(walker.lengths)
+    fixed = walker.size - sum(lengths)
+    cap = _cap(lengths, fixed, limit)
+    if cap is None:
+        text = json.dumps(value, ensure_ascii=False, separators=(",", ":"), default=str)
+        note = f"about {walker.size} characters, past the journal's limit of {limit}: kept as the start of its JSON"
+        return {"mockopper_cut": note, "head": text[:limit]}, note
+    note = f"about {walker.size} characters, past the journal's limit of {limit}: strings cut to {cap} characters"
+    return _cut(value, cap), note
+
+
+class _Walker:
+    """One pass over a JSON value: payloads replaced, the JSON size estimated, string lengths collected."""
+
+    def __init__(self, payloads: bool) -> None:
+        self.payloads = payloads
+        self.size = 0
+        self.lengths: list[int] = []
+
+    def walk(self, value: Any) -> Any:
+        if isinstance(value, str):
+            if self.payloads:
+                described = attachments.descriptor(value)
+                if described is not None:
+                    value = described
+            self.size += len(value) + 2
+            self.lengths.append(len(value))
+            return value
+        if isinstance(value, dict):
+            changed: dict[str, Any] | None = None
+            self.size += 2 + len(value)
+            for key, item in value.items():
+                self.size += len(key) + 3
+                new = self.walk(item)
+                if new is not item:
+                    if changed is None:
+                        changed = dict(value)
+                    changed[key] = new
+            return value if changed is None else changed
+        if isinstance(value, list):
+            items: list[Any] | None = None
+            self.size += 2 + len(value)
+            for i, item in enumerate(value):
+                new = self.walk(item)
+                if new is not item:
+                    if items is None:
+                        items = list(value)
+                    items[i] = new
+            return value if items is None else items
+        self.size += len(str(value)) if isinstance(value, (int, float)) else 5
+        return value
+
+
+def _cap(lengths: list[int], fixed: int, limit: int) -> int | None:
+    """The longest string length (with its cut mark) that brings the total within `limit`, or None."""
+    prefix = [0, *itertools.accumulate(lengths)]
+
+    def total(cap: int) -> int:
+        kept = bisect.bisect_right(lengths, cap + _MARK_SIZE)
+        return fixed + prefix[kept] + (len(lengths) - kept) * (cap + _MARK_SIZE)
+
+    if total(0) > limit:
+        return None
+    low, high = 0, lengths[-1] if lengths else 0
+    while low < high:
+        middle = (low + high + 1) // 2
+        if total(middle) <= limit:
+            low = middle
+        else:
+            high = middle - 1
+    return low
+
+
+def _cut(value: Any, cap: int) -> Any:
+    if isinstance(value, str):
+        if len(value) <= cap + _MARK_SIZE:
+            return value
+        return value[:cap] + _CUT_MARK.format(len(value) - cap)
+    if isinstance(value, dict):
+        return {key: _cut(item, cap) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_cut(item, cap) for item in value]
+    return value
