@@ -334,9 +334,10 @@ class MockApp:
             failure = replace(_fault_failure(answer), delay_ms=answer.delay_ms)
             return self._error(surface, record, failure, started, headers, request_id)
         body = surface.render(conv, answer)
-        record.response_body = body
+        payload = _json_bytes(body)
+        self.journal.keep_response(record, body, len(payload))
         record.response_headers = dict(headers)
-        return BodyResponse(200, _json_bytes(body), headers, delay_ms=answer.delay_ms, fault=fault, on_done=done)
+        return BodyResponse(200, payload, headers, delay_ms=answer.delay_ms, fault=fault, on_done=done)
 
     def _error(
         self,
@@ -396,14 +397,15 @@ class MockApp:
             answer = surface.respond(body, call, created=self.engine.now(), seed=self.engine.seed)
         record.status = 200
         record.reply_kind = "direct"
-        record.response_body = answer
+        payload = _json_bytes(answer)
+        self.journal.keep_response(record, answer, len(payload))
 
         def done(playback: Playback) -> None:
             record.outcome = playback.outcome
             record.duration_ms = round((time.perf_counter() - started) * 1000, 3)
             self.journal.close(record)
 
-        return BodyResponse(200, _json_bytes(answer), on_done=done)
+        return BodyResponse(200, payload, on_done=done)
 
     # --- WebSocket turns --------------------------------------------------------------
 

@@ -16,9 +16,7 @@ from __future__ import annotations
 
 import binascii
 import hashlib
-from collections.abc import Iterator
-from contextlib import contextmanager
-from contextvars import ContextVar
+from contextvars import ContextVar, Token
 from dataclasses import dataclass
 from typing import Any, Literal
 from urllib.parse import unquote_to_bytes, urlsplit
@@ -28,14 +26,17 @@ __all__ = [
     "KINDS",
     "Attachment",
     "Kind",
+    "Reading",
     "Source",
     "by_file_id",
     "describe",
+    "descriptor",
     "inline",
     "kind_of",
     "linked",
     "media_type_of",
     "reading",
+    "shared",
     "text_document",
 ]
 
@@ -316,14 +317,27 @@ def _digest(data: bytes | memoryview) -> str:
 _SHARED: ContextVar[dict[int, tuple[str, str]] | None] = ContextVar("mockopper_attachments", default=None)
 
 
-@contextmanager
-def reading() -> Iterator[None]:
-    """Share payload measurements between the dialect and the journal for one request."""
-    token = _SHARED.set({})
-    try:
-        yield
-    finally:
-        _SHARED.reset(token)
+def shared() -> dict[int, tuple[str, str]] | None:
+    """The payloads read so far within `reading()` (None outside it)."""
+    return _SHARED.get()
+
+
+def reading() -> Reading:
+    """Share payload measurements between the dialect and the journal for one request (a `with` block)."""
+    return Reading()
+
+
+class Reading:
+    """The `with` block of `reading()`; a class rather than a generator, as it wraps every request."""
+
+    __slots__ = ("_token",)
+    _token: Token[dict[int, tuple[str, str]] | None]
+
+    def __enter__(self) -> None:
+        self._token = _SHARED.set({})
+
+    def __exit__(self, *exc: object) -> None:
+        _SHARED.reset(self._token)
 
 
 def inline(

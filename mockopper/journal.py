@@ -16,7 +16,6 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -137,27 +136,24 @@ class Journal:
         """Tell listeners that `record` has been decided and is now playing out."""
         self.notify("decided", record)
 
-    @contextmanager
-    def keeping(self, record: RequestRecord, body: Any) -> Iterator[None]:
-        """Journal a request body in bounded form once the block (the dialect reading it) is done.
+    def keeping(self, record: RequestRecord, body: Any) -> _Keeping:
+        """A `with` block (the dialect reading a request body) after which the body is journaled.
 
-        Inside the block each inline payload is measured once (`attachments.reading`), and the
-        body is journaled even when the block raises (a request the surface refuses).
+        Inside it each inline payload is measured once (`attachments.reading`); the body is
+        journaled in bounded form even when the block raises (a request the surface refuses).
         """
-        with attachments.reading():
-            try:
-                yield
-            finally:
-                record.request_body, note = bounded(body, self.body_limit, payloads=True)
-                if note:
-                    record.notes.append("request body: " + note)
+        return _Keeping(self, record, body)
 
-    def close(self, record: RequestRecord) -> None:
-        """Bound the response body and tell listeners that `record` is complete."""
-        if record.response_body is not None:
-            record.response_body, note = bounded(record.response_body, self.body_limit)
+    def keep_response(self, record: RequestRecord, body: Any, size: int) -> None:
+        """Journal a response body of `size` bytes, cut when it is past the limit."""
+        if size > self.body_limit:
+            body, note = bounded(body, self.body_limit)
             if note:
                 record.notes.append("response body: " + note)
+        record.response_body = body
+
+    def close(self, record: RequestRecord) -> None:
+        """Tell listeners that `record` is complete."""
         self.notify("done", record)
 
     def subscribe(self, listener: Listener) -> Callable[[], None]:
@@ -211,6 +207,25 @@ class Journal:
         return out
 
 
+class _Keeping:
+    __slots__ = ("body", "journal", "reading", "record")
+
+    def __init__(self, journal: Journal, record: RequestRecord, body: Any) -> None:
+        self.journal, self.record, self.body = journal, record, body
+        self.reading = attachments.reading()
+
+    def __enter__(self) -> None:
+        self.reading.__enter__()
+
+    def __exit__(self, *exc: object) -> None:
+        try:
+            self.record.request_body, note = bounded(self.body, self.journal.body_limit, payloads=True)
+            if note:
+                self.record.notes.append("request body: " + note)
+        finally:
+            self.reading.__exit__()
+
+
 # --- bounded bodies -----------------------------------------------------------------------------
 
 _CUT_MARK = "… [{} more characters cut]"
@@ -220,67 +235,84 @@ _MARK_SIZE = 40  # room a cut string's mark takes
 def bounded(value: Any, limit: int, *, payloads: bool = False) -> tuple[Any, str | None]:
     """`value` as the journal keeps it, and a note when it had to be cut.
 
-    With `payloads`, every inline payload (attachments.descriptor) becomes its descriptor.
+    With `payloads`, every inline payload (`attachments.descriptor`) becomes its descriptor.
     Then, when the JSON is still larger than `limit` characters, the longest strings are cut
     to one length so the whole fits, each ending with a mark saying how much went; a body
     whose structure alone is past the limit is kept as the start of its JSON text. Nothing
     is copied unless something changes.
     """
-    walker = _Walker(payloads)
-    value = walker.walk(value)
-    if walker.size <= limit:
+    value, size = _walk(value, payloads)
+    if size <= limit:
         return value, None
-    lengths = sorted(walker.lengths)
-    fixed = walker.size - sum(lengths)
-    cap = _cap(lengths, fixed, limit)
+    lengths = sorted(_lengths(value))
+    cap = _cap(lengths, size - sum(lengths), limit)
     if cap is None:
         text = json.dumps(value, ensure_ascii=False, separators=(",", ":"), default=str)
-        note = f"about {walker.size} characters, past the journal's limit of {limit}: kept as the start of its JSON"
+        note = f"about {size} characters, past the journal's limit of {limit}: kept as the start of its JSON"
         return {"mockopper_cut": note, "head": text[:limit]}, note
-    note = f"about {walker.size} characters, past the journal's limit of {limit}: strings cut to {cap} characters"
+    note = f"about {size} characters, past the journal's limit of {limit}: strings cut to {cap} characters"
     return _cut(value, cap), note
 
 
-class _Walker:
-    """One pass over a JSON value: payloads replaced, the JSON size estimated, string lengths collected."""
+def _walk(value: Any, payloads: bool) -> tuple[Any, int]:
+    """One pass: payloads replaced by their descriptors (when asked), and the JSON's size estimated.
 
-    def __init__(self, payloads: bool) -> None:
-        self.payloads = payloads
-        self.size = 0
-        self.lengths: list[int] = []
+    On the path of every request, so it is written for speed: exact types, no method calls
+    for the short strings that make up ordinary bodies.
+    """
+    shared = attachments.shared() if payloads else None
+    long = attachments.LONG_PAYLOAD
+    size = 0
 
-    def walk(self, value: Any) -> Any:
-        if isinstance(value, str):
-            if self.payloads:
-                described = attachments.descriptor(value)
+    def walk(v: Any) -> Any:
+        nonlocal size
+        kind = type(v)
+        if kind is str:
+            n = len(v)
+            if payloads and (shared or n >= long):
+                described = attachments.descriptor(v)
                 if described is not None:
-                    value = described
-            self.size += len(value) + 2
-            self.lengths.append(len(value))
-            return value
-        if isinstance(value, dict):
-            changed: dict[str, Any] | None = None
-            self.size += 2 + len(value)
-            for key, item in value.items():
-                self.size += len(key) + 3
-                new = self.walk(item)
+                    v = described
+                    n = len(v)
+            size += n + 2
+            return v
+        if kind is dict:
+            size += 2 + 4 * len(v)
+            changed = None
+            for key, item in v.items():
+                size += len(key)
+                new = walk(item)
                 if new is not item:
                     if changed is None:
-                        changed = dict(value)
+                        changed = dict(v)
                     changed[key] = new
-            return value if changed is None else changed
-        if isinstance(value, list):
-            items: list[Any] | None = None
-            self.size += 2 + len(value)
-            for i, item in enumerate(value):
-                new = self.walk(item)
+            return v if changed is None else changed
+        if kind is list:
+            size += 2 + len(v)
+            items = None
+            for i, item in enumerate(v):
+                new = walk(item)
                 if new is not item:
                     if items is None:
-                        items = list(value)
+                        items = list(v)
                     items[i] = new
-            return value if items is None else items
-        self.size += len(str(value)) if isinstance(value, (int, float)) else 5
-        return value
+            return v if items is None else items
+        size += len(str(v)) if kind is int or kind is float else 5
+        return v
+
+    out = walk(value)
+    return out, size
+
+
+def _lengths(value: Any) -> Iterator[int]:
+    if isinstance(value, str):
+        yield len(value)
+    elif isinstance(value, dict):
+        for item in value.values():
+            yield from _lengths(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from _lengths(item)
 
 
 def _cap(lengths: list[int], fixed: int, limit: int) -> int | None:

@@ -525,3 +525,17 @@ def test_bounded_copies_nothing_it_does_not_change() -> None:
     kept, note = bounded(wide, 1024)
     assert note is not None and "kept as the start of its JSON" in note
     assert kept["head"] == json.dumps(wide, separators=(",", ":"))[:1024]
+
+
+def test_scenario_mistakes_are_reported_at_load() -> None:
+    from mockopper.loader import ScenarioError, load_text
+
+    with pytest.raises(ScenarioError) as caught:
+        load_text("rules:\n  - match: {attachments: imag}\n    reply: {text: hi}\n", "f.yaml")
+    assert any("f.yaml:2: rules[0].match.attachments" in str(p) for p in caught.value.problems)
+    with pytest.raises(ScenarioError) as caught:
+        load_text("rules:\n  - reply: {text: '{{ request.attachment.size }}'}\n", "f.yaml")
+    assert [str(p) for p in caught.value.problems] == [
+        "f.yaml:2: rules[0].reply.text: {{ request.attachment.size }}: an attachment has no field 'size'; known "
+        "fields are bytes, digest, file_id, filename, media_type, source, type, url"
+    ]

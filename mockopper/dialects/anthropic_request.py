@@ -166,7 +166,7 @@ def _tool_result(block: Mapping[str, Any], path: str) -> tuple[str, tuple[Attach
             raise invalid(f"{path}.content.{j}", _TYPE_MESSAGES[dict])
         if part.get("type") == "text":
             required(part, "text", str, f"{path}.content.{j}")
-        elif part.get("type") in _ATTACHMENTS:
+        elif isinstance(part.get("type"), str) and part["type"] in _ATTACHMENTS:
             attachment = _attachment(part, f"{path}.content.{j}")
             if attachment is not None:
                 found.append(attachment)

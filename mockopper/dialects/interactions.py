@@ -147,7 +147,9 @@ def _result(value: Any, where: str) -> tuple[str, tuple[Attachment, ...]]:
         return result_text(value), ()
     parts = [(i, p) for i, p in enumerate(value) if isinstance(p, Mapping)]
     text = "\n".join(str(p.get("text") or "") for _, p in parts if p.get("type") == "text")
-    found = tuple(_attachment(p, f"{where}[{i}]") for i, p in parts if p.get("type") in _KIND_HINTS)
+    found = tuple(
+        _attachment(p, f"{where}[{i}]") for i, p in parts if _is_content(p.get("type")) and p["type"] != "text"
+    )
     return text, found
 
 

@@ -102,8 +102,8 @@ class OpenAIModels(OpenAIErrors, Surface):
 # Chat Completions spells them image_url, input_audio and file (and accepts Responses'
 # input_image and input_file); Responses input_image, input_file, input_audio and
 # (OpenResponses) input_video.
-CHAT_PARTS = frozenset({"image_url", "input_audio", "file", "input_image", "input_file"})
-RESPONSES_PARTS = frozenset({"input_image", "input_file", "input_audio", "input_video"})
+CHAT_PARTS = ("image_url", "input_audio", "file", "input_image", "input_file")
+RESPONSES_PARTS = ("input_image", "input_file", "input_audio", "input_video")
 _AUDIO_FORMATS = {"mp3": "audio/mpeg", "wav": "audio/wav"}
 
 
