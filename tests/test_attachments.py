@@ -4,8 +4,10 @@ counted as input tokens, and journaled in bounded form."""
 from __future__ import annotations
 
 import base64
+import gc
 import hashlib
 import json
+import sys
 from typing import Any
 
 import anthropic
@@ -17,7 +19,7 @@ from google.genai import types
 
 from mockopper import attachments
 from mockopper.attachments import IMAGE_TOKENS, Attachment
-from mockopper.journal import bounded
+from mockopper.journal import Journal, RequestRecord, bounded
 from mockopper.plugin import Mockopper
 from mockopper.server import MockServer
 
@@ -539,3 +541,20 @@ def test_scenario_mistakes_are_reported_at_load() -> None:
         "f.yaml:2: rules[0].reply.text: {{ request.attachment.size }}: an attachment has no field 'size'; known "
         "fields are bytes, digest, file_id, filename, media_type, source, type, url"
     ]
+
+
+def test_nothing_holds_a_payload_once_the_request_is_journaled() -> None:
+    # Reference counting alone must free a request's payloads: a reference cycle would keep
+    # each 27 MB body alive until the garbage collector happened to run.
+    payload = "data:image/png;base64," + b64(PNG) * 4
+    body = {"messages": [{"content": [{"image_url": {"url": payload}}]}]}
+    baseline = sys.getrefcount(payload)
+    record = RequestRecord(seq=1, time=0.0, method="POST", path="/chat/completions")
+    gc.disable()
+    try:
+        with Journal().keeping(record, body):
+            attachments.inline(payload)
+        assert sys.getrefcount(payload) == baseline
+    finally:
+        gc.enable()
+    assert record.request_body["messages"][0]["content"][0]["image_url"]["url"].startswith("[image/png, ")
