@@ -256,8 +256,7 @@ def _tags(m: Match) -> Check | None:
     return check
 
 
-def _a(kind: str) -> str:
-    return f"an {kind}" if kind[0] in "aeiou" else f"a {kind}"
+_KIND_PHRASES = {"image": "an image", "pdf": "a PDF", "audio": "audio", "file": "a file"}
 
 
 def _attachments(m: Match) -> Check | None:
@@ -270,7 +269,7 @@ def _attachments(m: Match) -> Check | None:
         if wanted is True
         else "no attachment"
         if wanted is False
-        else " or ".join(_a(k) for k in sorted(kinds, key=KINDS.index))
+        else " or ".join(_KIND_PHRASES[k] for k in sorted(kinds, key=KINDS.index))
     )
 
     def check(conv: Conversation, model: str) -> Reason | None:
@@ -281,7 +280,7 @@ def _attachments(m: Match) -> Check | None:
             holds = any(a.kind in kinds for a in found)
         if holds:
             return None
-        got = ", ".join(f"{_a(a.kind)} ({a.media_type})" for a in found) or "none"
+        got = ", ".join(f"{_KIND_PHRASES[a.kind]} ({a.media_type})" for a in found) or "none"
         return lambda: f"attachments: expected {expects} on the last user message, got {got}"
 
     return check

@@ -178,7 +178,7 @@ def test_no_attachment_and_the_near_miss(client: openai.OpenAI, mockopper: Mocko
     with pytest.raises(openai.BadRequestError) as caught:
         chat(client, {"type": "file", "file": {"file_data": "data:application/pdf;base64," + b64(PDF)}})
     message = caught.value.body["message"]  # type: ignore[index]
-    assert "'vision' - attachments: expected an image on the last user message, got a pdf (application/pdf)" in message
+    assert "'vision' - attachments: expected an image on the last user message, got a PDF (application/pdf)" in message
     with pytest.raises(openai.BadRequestError) as caught:
         chat(client)
     assert "attachments: expected an image on the last user message, got none" in caught.value.body["message"]  # type: ignore[index]
