@@ -7,7 +7,9 @@ Targets, started side by side on this machine:
 
 A real load generator (wrk) drives them, the targets interleaved round by round, and the
 script prints ratios. It also measures what only mockopper has: start-up time, the pytest
-fixture's cost per test, memory while holding 1,000 streams, and pacing accuracy.
+fixture's cost per test, memory while holding 1,000 streams, pacing accuracy, and memory
+across hundreds of requests that each carry a 20 MB image (the journal keeps payloads as
+descriptors, so it stays flat).
 Nothing here is a test: it prints numbers, it asserts nothing.
 """
 
@@ -15,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import base64
 import itertools
 import json
 import os
@@ -25,6 +28,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import urllib.request
 from dataclasses import dataclass, field
@@ -328,24 +332,98 @@ def pacing_accuracy(target: Target, runs: int = 5) -> tuple[float, float, int, f
     return statistics.median(errors), errors[int(len(errors) * 0.95)], len(errors), statistics.median(ttft_errors)
 
 
+def rss_with_large_images(target: Target, requests: int, megabytes: int) -> tuple[int, int, int, float, int]:
+    """Server RSS (KiB) before, at peak (sampled every 10 ms) and after `requests` chat requests, each
+    carrying a `megabytes` MB PNG as a data URL; the mean seconds per request; the body's size."""
+    assert target.process is not None
+    pid = target.process.pid
+    for _ in range(20):  # settle the allocator on ordinary traffic first
+        post(target.url, chat_body("hello", False))
+    before = rss_kb(pid)
+    image = base64.b64encode(b"\x89PNG\r\n\x1a\n" + os.urandom(megabytes * 1_000_000 - 8))
+    content = [{"type": "text", "text": "describe #0000"}, {"type": "image_url", "image_url": {"url": ""}}]
+    template = json.dumps({"model": "openai/gpt-5.5", "messages": [{"role": "user", "content": content}]})
+    head, tail = template.encode().split(b'"url": ""')
+    peak = before
+    running = True
+
+    def sample() -> None:
+        nonlocal peak
+        while running:
+            peak = max(peak, rss_kb(pid))
+            time.sleep(0.01)
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    started = time.perf_counter()
+    try:
+        for i in range(requests):  # every body differs: in its text, and in the image's last character
+            last = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ"[i % 26 : i % 26 + 1]
+            url = b'"url": "data:image/png;base64,' + image[:-1] + last + b'"'
+            body = head.replace(b"#0000", b"#%04d" % i) + url + tail
+            request = urllib.request.Request(
+                target.url, body, {"authorization": "Bearer bench", "content-type": "application/json"}
+            )
+            with urllib.request.urlopen(request, timeout=120) as response:
+                response.read()
+    finally:
+        running = False
+        sampler.join()
+    seconds = (time.perf_counter() - started) / requests
+    return before, peak, rss_kb(pid), seconds, len(body)
+
+
+def image_section(args: argparse.Namespace) -> tuple[str, float]:
+    """The large-image memory row, measured on a fresh server of its own; and the growth in MiB."""
+    target = Target("mockopper", mockopper_command(0), 0)
+    target.port = free_port()
+    target.command = mockopper_command(target.port)
+    target.start()
+    try:
+        before, peak, after, seconds, body = rss_with_large_images(target, args.images, args.image_mb)
+    finally:
+        target.stop()
+    growth = (after - before) / 1024
+    row = (
+        f"| RSS across {args.images} requests with a {args.image_mb} MB image ({body / 1e6:.1f} MB body) | "
+        f"{before / 1024:.0f} MiB before -> {peak / 1024:.0f} MiB peak -> {after / 1024:.0f} MiB after "
+        f"({growth:+.0f} MiB), {seconds * 1000:.0f} ms per request |"
+    )
+    return row, growth
+
+
+def mockopper_command(port: int) -> list[str]:
+    return [
+        str(Path(PY).parent / "mockopper"),
+        "serve",
+        "--scenario",
+        str(HERE / "bench.yaml"),
+        "--port",
+        str(port),
+        "--quiet",
+    ]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--seconds", type=int, default=4, help="length of each wrk run")
     parser.add_argument("--rounds", type=int, default=3, help="interleaved rounds per measurement")
     parser.add_argument("--connections", type=int, default=32, help="wrk connections")
     parser.add_argument("--no-aimock", action="store_true", help="skip aimock even if node is present")
+    parser.add_argument("--images", type=int, default=200, help="requests carrying a large image, for memory")
+    parser.add_argument("--image-mb", type=int, default=20, help="size of that image in MB")
+    parser.add_argument("--only-images", action="store_true", help="measure only memory across large images")
     args = parser.parse_args()
+    if args.only_images:
+        print(image_section(args)[0])
+        return
     if not shutil.which("wrk"):
         sys.exit("make bench needs wrk (Debian: apt install wrk)")
     WORK.mkdir(exist_ok=True)
 
-    mock = Target(
-        "mockopper",
-        [str(Path(PY).parent / "mockopper"), "serve", "--scenario", str(HERE / "bench.yaml"), "--port", "0", "--quiet"],
-        0,
-    )
+    mock = Target("mockopper", mockopper_command(0), 0)
     mock.port = free_port()
-    mock.command[mock.command.index("0")] = str(mock.port)
+    mock.command = mockopper_command(mock.port)
     bare = Target("starlette", [PY, "-m", "uvicorn", "bare:app", "--port", "0", *UVICORN_FLAGS], 0, cwd=HERE)
     bare.port = free_port()
     bare.command[bare.command.index("0")] = str(bare.port)
@@ -390,6 +468,7 @@ def main() -> None:
         sessions_before, sessions_after, sessions_alive = rss_with_sessions(fresh)
     finally:
         fresh.stop()
+    images_row, image_growth = image_section(args)
 
     def row(label: str, results: dict[str, Load]) -> None:
         m = results["mockopper"]
@@ -424,6 +503,7 @@ def main() -> None:
         f"| pacing (interval 20 ms, ttft 50 ms) | gap error median {median_err:.2f} ms, p95 {p95_err:.2f} ms "
         f"over {gaps} gaps; ttft error median {ttft_err:.2f} ms |"
     )
+    print(images_row)
     print()
     ratio = plain["mockopper"].rps / plain["starlette"].rps
     print(f"targets: non-streamed >= 0.7 x starlette: {ratio:.2f}", end="")
@@ -433,7 +513,8 @@ def main() -> None:
             f"; streamed >= 1.5 x aimock: {streamed['mockopper'].rps / streamed['aimock'].rps:.2f}",
             end="",
         )
-    print(f"; start < 0.5 s: {start:.3f}; fixture < 2 ms: {overhead:.2f}")
+    print(f"; start < 0.5 s: {start:.3f}; fixture < 2 ms: {overhead:.2f}", end="")
+    print(f"; image RSS growth < 100 MiB: {image_growth:.0f}")
 
 
 if __name__ == "__main__":

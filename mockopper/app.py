@@ -34,7 +34,7 @@ from mockopper.dialects.base import Call, RequestError, Route, Surface, not_foun
 from mockopper.engine import Answer, Decision, Engine, Failure
 from mockopper.fleet import fleet
 from mockopper.history import History
-from mockopper.journal import Journal, RequestRecord, redact_headers, redact_query
+from mockopper.journal import DEFAULT_BODY_LIMIT, Journal, RequestRecord, redact_headers, redact_query
 from mockopper.loader import load_file
 from mockopper.matching import describe_unmatched
 from mockopper.opper import layer
@@ -72,6 +72,7 @@ class Settings:
     cors_origins: tuple[str, ...] = ("*",)
     max_body_bytes: int = 32 * 1024 * 1024
     journal_size: int = 1000
+    journal_body_limit: int = DEFAULT_BODY_LIMIT  # characters of JSON a journaled body keeps
     history_size: int = 1000
     max_sessions: int = 1000
     trace_size: int = 1000
@@ -149,7 +150,7 @@ class MockApp:
         self.engine = Engine(seed=self.settings.seed)
         compiled = self.engine.compile(scenario or load_file("default.yaml"))
         self.sessions = Sessions(compiled, limit=self.settings.max_sessions, history_size=self.settings.history_size)
-        self.journal = Journal(self.settings.journal_size)
+        self.journal = Journal(self.settings.journal_size, self.settings.journal_body_limit)
         self.traces = TraceStore(self.settings.trace_size)  # each call's span is read from its journal record
         self.journal.subscribe(self.traces.on_journal)
         self.surfaces = all_surfaces()
@@ -296,8 +297,9 @@ class MockApp:
         A finished answer is remembered for continuation before it is played out. Raises
         RequestError for a body the surface refuses.
         """
-        record.request_body = body
-        conv = surface.parse(body, call)
+        with self.journal.keeping(record, body):
+            conv = surface.parse(body, call)
+        record.attachments = [a.to_dict() for a in conv.attachments]
         record.model = conv.model
         record.chain = conv.chain
         record.stream = conv.stream
@@ -335,7 +337,7 @@ class MockApp:
             record.unmatched = True
             record.explanation = message
         if decision.answer is not None:
-            failure = exchange.finish(conv, decision.answer, self.scenario, record)  # output guards, then cost
+            failure = exchange.finish(conv, decision.answer, scenario, record)  # output guards, then cost
             if exchange.blocked is None:
                 surface.remember(conv, decision.answer, call)
         if exchange.blocked is not None:
@@ -386,9 +388,10 @@ class MockApp:
             return self._error(surface, call, record, failure, started, headers, request_id)
         body = exchange.scrub(surface.render(conv, answer))
         headers = [*headers, *layer.trace_headers(record, with_cost=True)]
-        record.response_body = body
+        payload = _json_bytes(body)
+        self.journal.keep_response(record, body, len(payload))
         record.response_headers = dict(headers)
-        return BodyResponse(200, _json_bytes(body), headers, delay_ms=answer.delay_ms, fault=fault, on_done=done)
+        return BodyResponse(200, payload, headers, delay_ms=answer.delay_ms, fault=fault, on_done=done)
 
     def _error(
         self,
@@ -449,20 +452,21 @@ class MockApp:
         return BodyResponse(200, _json_bytes(body), headers, on_done=done)
 
     def _direct(self, surface: Surface, call: Call, body: Any, record: RequestRecord, started: float) -> ASGIApp:
-        record.request_body = body
         compiled = call.session.state.compiled
-        answer = surface.respond(body, call, created=compiled.now(), seed=compiled.seed)
+        with self.journal.keeping(record, body):
+            answer = surface.respond(body, call, created=compiled.now(), seed=compiled.seed)
         layer.trace_request(self.traces, record, compiled.scenario, compiled.seed, surface.api)
         record.status = 200
         record.reply_kind = "direct"
-        record.response_body = answer
+        payload = _json_bytes(answer)
+        self.journal.keep_response(record, answer, len(payload))
 
         def done(playback: Playback) -> None:
             record.outcome = playback.outcome
             record.duration_ms = round((time.perf_counter() - started) * 1000, 3)
             self.journal.close(record)
 
-        return BodyResponse(200, _json_bytes(answer), layer.trace_headers(record, with_cost=False), on_done=done)
+        return BodyResponse(200, payload, layer.trace_headers(record, with_cost=False), on_done=done)
 
     # --- WebSocket turns --------------------------------------------------------------
 

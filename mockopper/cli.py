@@ -122,6 +122,13 @@ def main() -> None:
     "--journal-size", default=1000, show_default=True, type=click.IntRange(min=1), help="Requests kept in the journal."
 )
 @click.option(
+    "--journal-body-limit",
+    default=256 * 1024,
+    show_default=True,
+    type=click.IntRange(min=1024),
+    help="Characters of JSON the journal keeps of a body; a larger one is cut (inline payloads are always short).",
+)
+@click.option(
     "--history-size",
     default=1000,
     show_default=True,
@@ -147,6 +154,7 @@ def serve(
     watch: bool,
     max_body: int,
     journal_size: int,
+    journal_body_limit: int,
     history_size: int,
     max_sessions: int,
     quiet: bool,
@@ -165,6 +173,7 @@ def serve(
         cors_origins=cors_origins or ("*",),
         max_body_bytes=max_body,
         journal_size=journal_size,
+        journal_body_limit=journal_body_limit,
         history_size=history_size,
         max_sessions=max_sessions,
         seed=seed,

@@ -12,7 +12,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from mockopper.attachments import Attachment
+
 __all__ = [
+    "Attachment",
     "Conversation",
     "Extras",
     "Message",
@@ -42,7 +45,7 @@ class Message:
     tool_name: str | None = None
     tool_call_id: str | None = None
     tool_calls: tuple[ToolCallRef, ...] = ()
-    attachments: int = 0  # images, documents, audio: present, never matched on
+    attachments: tuple[Attachment, ...] = ()  # images, PDFs, audio and files, in order
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,6 +122,25 @@ class Conversation:
         return () if self.tool_choice == "none" else self.tools
 
     @property
+    def attachments(self) -> tuple[Attachment, ...]:
+        """Every attachment in the conversation, in order."""
+        return tuple(a for m in self.messages for a in m.attachments)
+
+    @property
+    def last_attachments(self) -> tuple[Attachment, ...]:
+        """What the last user message carries, with the tool results that follow it.
+
+        Anthropic sends tool results inside the user message, the other vendors as messages
+        of their own: counting both keeps `match: {attachments: ...}` the same on every surface.
+        """
+        start = next((i for i in range(len(self.messages) - 1, -1, -1) if self.messages[i].role == "user"), -1)
+        found = list(self.messages[start].attachments) if start >= 0 else []
+        for m in self.messages[start + 1 :]:
+            if m.role == "tool":
+                found += m.attachments
+        return tuple(found)
+
+    @property
     def turn(self) -> int:
         return sum(1 for m in self.messages if m.role == "user" and m.text)
 
@@ -135,6 +157,7 @@ class Conversation:
             parts = [self.model, self.system, str(len(self.messages))]
             for m in self.messages:
                 parts += (m.role, m.text, m.tool_name or "")
+                parts += (a.identity for a in m.attachments)
                 for call in m.tool_calls:
                     parts += (call.name, call.arguments)
             for tool in self.tools:
@@ -150,7 +173,7 @@ class Conversation:
         return self._digest
 
     def input_tokens(self) -> int:
-        """Prompt size by the documented estimate (see `estimate_tokens`)."""
+        """Prompt size by the documented estimates: `estimate_tokens` for text, `Attachment.tokens` for the rest."""
         chars = len(self.system)
         for m in self.messages:
             chars += len(m.text)
@@ -161,7 +184,8 @@ class Conversation:
             chars += len(json.dumps(tool.parameters, separators=(",", ":")))
         for text in self.inputs:
             chars += len(text)
-        return max(1, _ceil_div(chars, 4))
+        media = sum(a.tokens() for m in self.messages for a in m.attachments)
+        return max(1, _ceil_div(chars, 4) + media)
 
 
 def _canonical(value: Any) -> str:

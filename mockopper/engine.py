@@ -307,6 +307,12 @@ class _Context:
         if name == "tags":
             tags = dict(conv.extras.tags)
             return tags.get(path[2]) if len(path) > 2 else tags
+        if name == "attachments":
+            return [a.to_dict() for a in conv.last_attachments]
+        if name == "attachment":
+            found = conv.last_attachments
+            first = found[0].to_dict() if found else None
+            return first if len(path) == 2 or first is None else first[path[2]]
         return ""
 
     def faker(self, provider: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:

@@ -2,12 +2,16 @@
 
 Entries are appended when a request is decided and completed when its response has
 been played out (a stream records its events and how it ended). Credentials are
-redacted before anything is stored.
+redacted before anything is stored. Bodies are kept in bounded form (`bounded`): an
+inline payload as its descriptor, and a body past the size limit with its longest
+strings cut, so the journal's memory stays flat however large the requests are.
 """
 
 from __future__ import annotations
 
+import bisect
 import itertools
+import json
 import threading
 import time
 from collections import deque
@@ -15,7 +19,20 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-__all__ = ["EVERY", "Every", "Journal", "RequestRecord", "redact_headers", "redact_query"]
+from mockopper import attachments
+
+__all__ = [
+    "DEFAULT_BODY_LIMIT",
+    "EVERY",
+    "Every",
+    "Journal",
+    "RequestRecord",
+    "bounded",
+    "redact_headers",
+    "redact_query",
+]
+
+DEFAULT_BODY_LIMIT = 256 * 1024  # characters of JSON a journaled body keeps (serve --journal-body-limit)
 
 SECRET_HEADERS = frozenset(
     {
@@ -79,6 +96,8 @@ class RequestRecord:
     response_body: Any = None
     response_events: list[str] | None = None
     events_omitted: int = 0  # a long stream's events past what the journal keeps
+    attachments: list[dict[str, Any]] = field(default_factory=list)  # the conversation's, as matching sees them
+    notes: list[str] = field(default_factory=list)  # what the journal left out (a body cut to the limit)
     outcome: str = "pending"
     duration_ms: float | None = None
     # Opper's layer: what the call cost (USD), what its guards found, and its span in its trace
@@ -112,7 +131,8 @@ EVERY = Every()
 class Journal:
     """A bounded, thread-safe log of requests; the oldest entries fall off first."""
 
-    def __init__(self, maxlen: int = 1000) -> None:
+    def __init__(self, maxlen: int = 1000, body_limit: int = DEFAULT_BODY_LIMIT) -> None:
+        self.body_limit = body_limit
         self._lock = threading.Lock()
         self._entries: deque[RequestRecord] = deque(maxlen=max(1, maxlen))
         self._seq = itertools.count(1)
@@ -141,6 +161,22 @@ class Journal:
     def publish(self, record: RequestRecord) -> None:
         """Tell listeners that `record` has been decided and is now playing out."""
         self.notify("decided", record)
+
+    def keeping(self, record: RequestRecord, body: Any) -> _Keeping:
+        """A `with` block (the dialect reading a request body) after which the body is journaled.
+
+        Inside it each inline payload is measured once (`attachments.reading`); the body is
+        journaled in bounded form even when the block raises (a request the surface refuses).
+        """
+        return _Keeping(self, record, body)
+
+    def keep_response(self, record: RequestRecord, body: Any, size: int) -> None:
+        """Journal a response body of `size` bytes, cut when it is past the limit."""
+        if size > self.body_limit:
+            body, note = bounded(body, self.body_limit)
+            if note:
+                record.notes.append("response body: " + note)
+        record.response_body = body
 
     def close(self, record: RequestRecord) -> None:
         """Tell listeners that `record` is complete."""
@@ -206,3 +242,140 @@ class Journal:
                 continue
             out.append(record)
         return out
+
+
+class _Keeping:
+    __slots__ = ("body", "journal", "reading", "record")
+
+    def __init__(self, journal: Journal, record: RequestRecord, body: Any) -> None:
+        self.journal, self.record, self.body = journal, record, body
+        self.reading = attachments.reading()
+
+    def __enter__(self) -> None:
+        self.reading.__enter__()
+
+    def __exit__(self, *exc: object) -> None:
+        try:
+            self.record.request_body, note = bounded(self.body, self.journal.body_limit, payloads=True)
+            if note:
+                self.record.notes.append("request body: " + note)
+        finally:
+            self.reading.__exit__()
+
+
+# --- bounded bodies -----------------------------------------------------------------------------
+
+_CUT_MARK = "… [{} more characters cut]"
+_MARK_SIZE = 40  # room a cut string's mark takes
+
+
+def bounded(value: Any, limit: int, *, payloads: bool = False) -> tuple[Any, str | None]:
+    """`value` as the journal keeps it, and a note when it had to be cut.
+
+    With `payloads`, every inline payload (`attachments.descriptor`) becomes its descriptor.
+    Then, when the JSON is still larger than `limit` characters, the longest strings are cut
+    to one length so the whole fits, each ending with a mark saying how much went; a body
+    whose structure alone is past the limit is kept as the start of its JSON text. Nothing
+    is copied unless something changes.
+    """
+    value, size = _walk(value, payloads)
+    if size <= limit:
+        return value, None
+    lengths = sorted(_lengths(value))
+    cap = _cap(lengths, size - sum(lengths), limit)
+    if cap is None:
+        text = json.dumps(value, ensure_ascii=False, separators=(",", ":"), default=str)
+        note = f"about {size} characters, past the journal's limit of {limit}: kept as the start of its JSON"
+        return {"mockopper_cut": note, "head": text[:limit]}, note
+    note = f"about {size} characters, past the journal's limit of {limit}: strings cut to {cap} characters"
+    return _cut(value, cap), note
+
+
+def _walk(value: Any, payloads: bool) -> tuple[Any, int]:
+    """One pass: payloads replaced by their descriptors (when asked), and the JSON's size estimated."""
+    size = [0]
+    shared = attachments.shared() if payloads else None
+    return _step(value, payloads, bool(shared), size), size[0]
+
+
+def _step(v: Any, payloads: bool, shared: bool, size: list[int]) -> Any:
+    """`_walk` for one value. On the path of every request, so written for speed: exact types, and
+    no call for the short strings ordinary bodies are made of. A plain function, not a closure: a
+    recursive closure is a reference cycle, and would keep the request's payloads alive until the
+    garbage collector happens to run."""
+    kind = type(v)
+    if kind is str:
+        n = len(v)
+        if payloads and (shared or n >= attachments.LONG_PAYLOAD):
+            described = attachments.descriptor(v)
+            if described is not None:
+                v = described
+                n = len(v)
+        size[0] += n + 2
+        return v
+    if kind is dict:
+        size[0] += 2 + 4 * len(v)
+        changed = None
+        for key, item in v.items():
+            size[0] += len(key)
+            new = _step(item, payloads, shared, size)
+            if new is not item:
+                if changed is None:
+                    changed = dict(v)
+                changed[key] = new
+        return v if changed is None else changed
+    if kind is list:
+        size[0] += 2 + len(v)
+        items = None
+        for i, item in enumerate(v):
+            new = _step(item, payloads, shared, size)
+            if new is not item:
+                if items is None:
+                    items = list(v)
+                items[i] = new
+        return v if items is None else items
+    size[0] += len(str(v)) if kind is int or kind is float else 5
+    return v
+
+
+def _lengths(value: Any) -> Iterator[int]:
+    if isinstance(value, str):
+        yield len(value)
+    elif isinstance(value, dict):
+        for item in value.values():
+            yield from _lengths(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from _lengths(item)
+
+
+def _cap(lengths: list[int], fixed: int, limit: int) -> int | None:
+    """The longest string length (with its cut mark) that brings the total within `limit`, or None."""
+    prefix = [0, *itertools.accumulate(lengths)]
+
+    def total(cap: int) -> int:
+        kept = bisect.bisect_right(lengths, cap + _MARK_SIZE)
+        return fixed + prefix[kept] + (len(lengths) - kept) * (cap + _MARK_SIZE)
+
+    if total(0) > limit:
+        return None
+    low, high = 0, lengths[-1] if lengths else 0
+    while low < high:
+        middle = (low + high + 1) // 2
+        if total(middle) <= limit:
+            low = middle
+        else:
+            high = middle - 1
+    return low
+
+
+def _cut(value: Any, cap: int) -> Any:
+    if isinstance(value, str):
+        if len(value) <= cap + _MARK_SIZE:
+            return value
+        return value[:cap] + _CUT_MARK.format(len(value) - cap)
+    if isinstance(value, dict):
+        return {key: _cut(item, cap) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_cut(item, cap) for item in value]
+    return value

@@ -12,6 +12,7 @@ import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
+from mockopper.attachments import KINDS
 from mockopper.conversation import Conversation
 from mockopper.journal import REDACTED, SECRET_HEADERS
 from mockopper.scenarios import Match, Rule, Scenario, TextLookup
@@ -255,6 +256,36 @@ def _tags(m: Match) -> Check | None:
     return check
 
 
+_KIND_PHRASES = {"image": "an image", "pdf": "a PDF", "audio": "audio", "file": "a file"}
+
+
+def _attachments(m: Match) -> Check | None:
+    if m.attachments is None:
+        return None
+    wanted = m.attachments
+    kinds = frozenset([wanted] if isinstance(wanted, str) else wanted if isinstance(wanted, list) else ())
+    expects = (
+        "an attachment"
+        if wanted is True
+        else "no attachment"
+        if wanted is False
+        else " or ".join(_KIND_PHRASES[k] for k in sorted(kinds, key=KINDS.index))
+    )
+
+    def check(conv: Conversation, model: str) -> Reason | None:
+        found = conv.last_attachments
+        if wanted is True or wanted is False:
+            holds = bool(found) is wanted
+        else:
+            holds = any(a.kind in kinds for a in found)
+        if holds:
+            return None
+        got = ", ".join(f"{_KIND_PHRASES[a.kind]} ({a.media_type})" for a in found) or "none"
+        return lambda: f"attachments: expected {expects} on the last user message, got {got}"
+
+    return check
+
+
 def _header(m: Match) -> Check | None:
     if not m.header:
         return None
@@ -285,6 +316,7 @@ _BUILDERS = (
     _json_schema,
     _stream,
     _tags,
+    _attachments,
     _header,
 )
 

@@ -45,6 +45,7 @@ ApiName = Literal[
 API_NAMES: tuple[str, ...] = ApiName.__args__  # type: ignore[attr-defined]
 
 FinishReason = Literal["stop", "length", "tool_calls", "content_filter"]
+AttachmentKind = Literal["image", "pdf", "audio", "file"]
 
 DEFAULT_CLOCK = 1767225600  # 2026-01-01T00:00:00Z
 
@@ -113,6 +114,7 @@ class Match(_Model):
     stream: bool | None = None
     tags: dict[str, str | int | float | bool] | None = None
     header: dict[str, TextCondition] | None = None
+    attachments: bool | AttachmentKind | list[AttachmentKind] | None = None
 
     @field_validator("tools", mode="before")
     @classmethod

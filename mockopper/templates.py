@@ -16,13 +16,18 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from mockopper.attachments import ATTACHMENT_FIELDS
+
 __all__ = ["Expr", "RenderContext", "Template", "TemplateError", "compile_template"]
 
 _BLOCK = re.compile(r"\{\{(.*?)\}\}", re.S)
 _NAME = r"[A-Za-z][A-Za-z0-9_]*"
 _CALL = re.compile(rf"^\s*({_NAME}(?:\.{_NAME})*)\s*(?:\((.*)\))?\s*$", re.S)
 
-REQUEST_FIELDS = frozenset({"model", "requested_model", "message", "system", "api", "tags", "turn", "stream"})
+REQUEST_FIELDS = frozenset(
+    {"model", "requested_model", "message", "system", "api", "tags", "turn", "stream", "attachments", "attachment"}
+)
+
 ROOTS = frozenset({"request", "tool_result", "tool_name", "call", "faker"})
 
 # Providers that build large binary or structured payloads, or need optional packages.
@@ -300,7 +305,12 @@ def _compile_expr(source: str) -> Expr:
                 f"{{{{{source}}}}}: request has no field {'.'.join(path[1:])!r}; known fields are "
                 + ", ".join(sorted(REQUEST_FIELDS))
             )
-        if (path[1] == "tags" and len(path) > 3) or (path[1] != "tags" and len(path) > 2):
+        if path[1] == "attachment" and len(path) == 3 and path[2] not in ATTACHMENT_FIELDS:
+            raise TemplateError(
+                f"{{{{{source}}}}}: an attachment has no field {path[2]!r}; known fields are "
+                + ", ".join(sorted(ATTACHMENT_FIELDS))
+            )
+        if len(path) > (3 if path[1] in ("tags", "attachment") else 2):
             raise TemplateError(f"{{{{{source}}}}}: {'.'.join(path)} has no such field")
     elif root == "faker":
         if len(path) != 2:

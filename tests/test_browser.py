@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import functools
 import http.server
 import os
@@ -174,6 +175,29 @@ def test_the_inspector_shows_cost_and_groups_a_trace(browser: Any, mockopper: Mo
     browser.execute_script("document.querySelectorAll('#rows tr.row')[0].click()")
     detail = wait_for(browser, "return document.getElementById('detail').innerText")
     assert records[2].trace_id in detail and "6f1c2b3a-4d5e-4f60-8a7b-9c0d1e2f3a4b" in detail
+
+
+def test_the_inspector_shows_attachments_not_base64(browser: Any, mockopper: Mockopper) -> None:
+    mockopper.load(SCENARIO)
+    png = base64.b64encode(b"\x89PNG\r\n\x1a\n" + bytes(4000)).decode()
+    client = openai.OpenAI(base_url=mockopper.base_url, api_key="k", max_retries=0)
+    content: Any = [
+        {"type": "text", "text": "hello"},
+        {"type": "image_url", "image_url": {"url": f"data:image/png;base64,{png}"}},
+    ]
+    client.chat.completions.create(model="openai/gpt-5.5", messages=[{"role": "user", "content": content}])
+    browser.get(mockopper.url + "/__mockopper/")
+    wait_for(browser, "return document.querySelectorAll('#rows tr.row .attachment').length === 1")
+    assert browser.execute_script("return document.querySelector('#rows .attachment').innerText") == "image"
+    browser.execute_script("document.querySelector('#rows tr.row').click()")
+    table = wait_for(browser, "return document.querySelector('table.attachments')?.innerText")
+    assert "image/png" in table and "3.9 KiB" in table and "inline" in table
+    size_cell = "table.attachments tr:nth-child(2) td:nth-child(3)"
+    exact = browser.execute_script(f"return document.querySelector({size_cell!r}).title")
+    assert exact == "4,008 bytes"
+    detail = browser.execute_script("return document.getElementById('detail').innerText")
+    assert "attachments (1)" in detail.lower() and "[image/png, 4008 bytes, sha256:" in detail
+    assert png[:200] not in detail
 
 
 PAGE = """<!doctype html>

@@ -280,7 +280,7 @@ def test_a_stream_that_faults_before_its_first_chunk_falls_back(
     client = connect(surface, retries=None)
     reply = client.send("hi", model=f"acme/{fault}", fallbacks=["acme/live"], stream=True)
     assert (reply.text, reply.model, reply.finished, reply.error) == ("answered by acme/live", "acme/live", True, None)
-    [record] = mockopper.requests
+    [record] = closed(mockopper)
     assert attempts(record) == [(f"acme/{fault}", "fault", 200), ("acme/live", "reply", 200)]
     assert record.attempts[0]["detail"] == FAULT_ACTIONS[fault[:-1]]
     assert record.outcome == "complete"

@@ -89,7 +89,7 @@ BROKEN = [
         "rules:\n  - reply:\n      tool_calls:\n        - name: f\n          arguments: {city: '{{ request.city }}'}\n",
         [
             "f.yaml:5: rules[0].reply.tool_calls[0].arguments: {{ request.city }}: request has no field 'city'; "
-            "known fields are api, message, model, requested_model, stream, system, tags, turn"
+            "known fields are api, attachment, attachments, message, model, requested_model, stream, system, tags, turn"
         ],
     ),
     (

@@ -5,7 +5,8 @@ conversation keeps content blocks in order: a user message's `tool_result` block
 tool messages (named from the earlier `tool_use` with the same id), its text and
 attachments a user message; `role: system` messages and the `system` parameter are the
 system text; a final assistant message (a prefill) is left out, so matching reads the
-turn it continues. Images, documents and other attachments are counted, never matched.
+turn it continues. `image` and `document` blocks (and `container_upload`) are attachments,
+in a user message or in a tool result's content.
 A request that continues a message thread (`anthropic_threads`) is read after the
 conversation the thread holds, with the thread's system text and tools.
 """
@@ -17,15 +18,17 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from mockopper.conversation import Conversation, Message, Tool, ToolCallRef
+from mockopper import attachments
+from mockopper.conversation import Attachment, Conversation, Message, Tool, ToolCallRef
 from mockopper.dialects.anthropic_threads import CREATE_ONLY, resume
 from mockopper.dialects.base import Call, RequestError, parse_extras, schema_of
 from mockopper.history import Turn
 
 __all__ = ["AnthropicConversation", "read_request"]
 
-# Blocks a model sees but matching does not read.
+# Blocks a model sees besides text: attachments, and search results (text with a source).
 _ATTACHMENTS = frozenset({"image", "document", "search_result", "container_upload"})
+_SOURCES = {"image": ("base64", "url", "file"), "document": ("base64", "url", "text", "content", "file")}
 # Assistant-side blocks that carry no text for matching (thinking, server tools and their results).
 _SILENT = frozenset(
     {
@@ -150,18 +153,54 @@ def _system(value: Any) -> str:
     return _text_of(value)
 
 
-def _tool_result_text(block: Mapping[str, Any], path: str) -> str:
+def _tool_result(block: Mapping[str, Any], path: str) -> tuple[str, tuple[Attachment, ...]]:
+    """A tool result's text and the images and documents in its content."""
     content = block.get("content")
     if content is None or isinstance(content, str):
-        return content or ""
+        return content or "", ()
     if not isinstance(content, list):
         raise invalid(f"{path}.content", "Input should be a valid string or a list of content blocks")
+    found: list[Attachment] = []
     for j, part in enumerate(content):
         if not isinstance(part, Mapping):
             raise invalid(f"{path}.content.{j}", _TYPE_MESSAGES[dict])
         if part.get("type") == "text":
             required(part, "text", str, f"{path}.content.{j}")
-    return _text_of(content)
+        elif isinstance(part.get("type"), str) and part["type"] in _ATTACHMENTS:
+            attachment = _attachment(part, f"{path}.content.{j}")
+            if attachment is not None:
+                found.append(attachment)
+    return _text_of(content), tuple(found)
+
+
+def _attachment(block: Mapping[str, Any], path: str) -> Attachment | None:
+    """The attachment an `image`, `document` or `container_upload` block carries (None for a search result)."""
+    kind = block["type"]
+    if kind == "container_upload":
+        return attachments.by_file_id(required(block, "file_id", str, path))
+    if kind not in _SOURCES:
+        return None
+    source = required(block, "source", dict, path)
+    where = f"{path}.source"
+    tag = source.get("type")
+    if tag not in _SOURCES[kind]:
+        raise _tag_error(where, tag, _SOURCES[kind])
+    hint: attachments.Kind | None = "image" if kind == "image" else None
+    if tag == "base64":
+        data = required(source, "data", str, where)
+        if kind == "image" and not data:
+            raise invalid(f"{path}.image.source.base64", "image cannot be empty")
+        return attachments.inline(data, required(source, "media_type", str, where), kind=hint)
+    if tag == "url":
+        return attachments.linked(required(source, "url", str, where), kind=hint or "pdf")
+    if tag == "file":
+        return attachments.by_file_id(required(source, "file_id", str, where), kind=hint)
+    if tag == "text":
+        media_type = optional(source, "media_type", str, where, default="text/plain")
+        return attachments.text_document(required(source, "data", str, where), media_type)
+    parts = required(source, "content", list, where)  # "content": text (and image) blocks
+    texts = [str(p.get("text") or "") for p in parts if isinstance(p, Mapping) and p.get("type") == "text"]
+    return attachments.text_document("\n".join(texts))
 
 
 def _messages(raw: list[Any], before: Sequence[Message] = ()) -> tuple[list[Message], list[str], str]:
@@ -247,14 +286,16 @@ def _user_turn(
     """A user message as messages in block order: tool results, and the text around them."""
     out: list[Message] = []
     texts: list[str] = []
-    attachments = 0
+    found: list[Attachment] = []
+    other = False  # blocks that are neither text nor attachments (search results)
 
     def flush() -> None:
-        nonlocal attachments
-        if texts or attachments:
-            out.append(Message("user", "\n".join(texts), attachments=attachments))
+        nonlocal other
+        if texts or found or other:
+            out.append(Message("user", "\n".join(texts), attachments=tuple(found)))
         texts.clear()
-        attachments = 0
+        found.clear()
+        other = False
 
     for j, block in enumerate(blocks):
         where = f"{path}.content.{j}"
@@ -262,7 +303,11 @@ def _user_turn(
         if kind == "text":
             texts.append(block["text"])
         elif kind in _ATTACHMENTS:
-            attachments += 1
+            attachment = _attachment(block, where)
+            if attachment is None:
+                other = True
+            else:
+                found.append(attachment)
         elif kind == "tool_result":
             call_id = required(block, "tool_use_id", str, where)
             if call_id not in previous:
@@ -271,9 +316,9 @@ def _user_turn(
                     f"unexpected `tool_use_id` found in `tool_result` blocks: {call_id}. Each `tool_result` block "
                     "must have a corresponding `tool_use` block in the previous message.",
                 )
-            text = _tool_result_text(block, where)
+            text, carried = _tool_result(block, where)
             flush()
-            out.append(Message("tool", text, tool_name=names.get(call_id), tool_call_id=call_id))
+            out.append(Message("tool", text, tool_name=names.get(call_id), tool_call_id=call_id, attachments=carried))
         elif kind == "tool_use":
             raise invalid(where, "tool_use blocks can only be in assistant messages")
     flush()

@@ -15,7 +15,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
-from mockopper.conversation import Conversation, Message, Tool, ToolCallRef
+from mockopper import attachments
+from mockopper.conversation import Attachment, Conversation, Message, Tool, ToolCallRef
 from mockopper.dialects.base import (
     Call,
     ModelInfo,
@@ -149,7 +150,7 @@ class _Parts:
     texts: list[str]
     calls: list[ToolCallRef]
     results: list[Message]
-    attachments: int = 0
+    attachments: list[Attachment]
 
 
 def _parts(content: Mapping[str, Any], where: str) -> _Parts:
@@ -159,7 +160,7 @@ def _parts(content: Mapping[str, Any], where: str) -> _Parts:
         raise RequestError(
             400, f"* GenerateContentRequest.{where}.parts: contents.parts must not be empty.", param=f"{where}.parts"
         )
-    out = _Parts([], [], [])
+    out = _Parts([], [], [], [])
     for i, item in enumerate(parts):
         here = f"{where}.{key}[{i}]"
         part = _message(item, here, "Part")
@@ -204,17 +205,67 @@ def _parts(content: Mapping[str, Any], where: str) -> _Parts:
                     param=f"{here}.{response_key}.name",
                 )
             call_id = response.get("id")
+            parts_key, carried = field(response, "parts")  # multimodal function responses
+            there = f"{here}.{response_key}.{parts_key}"
+            media = [
+                _media(_message(p, f"{there}[{j}]", "FunctionResponsePart"), f"{there}[{j}]")
+                for j, p in enumerate(_repeated(carried, there, "FunctionResponsePart"))
+            ]
             out.results.append(
                 Message(
                     "tool",
                     result_text(response.get("response"), name),
                     tool_name=name,
                     tool_call_id=str(call_id) if call_id else None,
+                    attachments=tuple(a for a in media if a is not None),
                 )
             )
-        if field(part, "inlineData")[1] is not None or field(part, "fileData")[1] is not None:
-            out.attachments += 1
+        attachment = _media(part, here)
+        if attachment is not None:
+            out.attachments.append(attachment)
     return out
+
+
+def _media(part: Mapping[str, Any], here: str) -> Attachment | None:
+    """The attachment in a part's `inlineData` (base64 `data`) or `fileData` (a `fileUri`), if any.
+
+    Undecodable base64 is refused as the REST API refuses any bytes field it cannot decode.
+    """
+    key, blob = field(part, "inlineData")
+    if blob is not None:
+        where = f"{here}.{key}"
+        blob = _message(blob, where, "Blob")
+        data_key, data = field(blob, "data")
+        mime_key, mime = field(blob, "mimeType")
+        name_key, name = field(blob, "displayName")
+        data = _string(data, f"{where}.{data_key}") or ""
+        attachment = attachments.inline(
+            data,
+            _string(mime, f"{where}.{mime_key}"),
+            _string(name, f"{where}.{name_key}"),
+            data_url=False,
+        )
+        if not attachment.valid:
+            shown = data if len(data) <= 80 else data[:77] + "..."
+            raise RequestError(
+                400,
+                f"Invalid value at '{where}.{data_key}' (TYPE_BYTES), Base64 decoding failed for \"{shown}\"",
+                param=f"{where}.{data_key}",
+            )
+        return attachment
+    key, ref = field(part, "fileData")
+    if ref is not None:
+        where = f"{here}.{key}"
+        ref = _message(ref, where, "FileData")
+        uri_key, uri = field(ref, "fileUri")
+        mime_key, mime = field(ref, "mimeType")
+        name_key, name = field(ref, "displayName")
+        return attachments.linked(
+            _string(uri, f"{where}.{uri_key}") or "",
+            _string(mime, f"{where}.{mime_key}"),
+            _string(name, f"{where}.{name_key}"),
+        )
+    return None
 
 
 def parse_contents(raw: Any, where: str) -> list[Message]:
@@ -232,7 +283,7 @@ def parse_contents(raw: Any, where: str) -> list[Message]:
             continue
         messages.extend(parts.results)
         if parts.texts or parts.attachments or not parts.results:
-            messages.append(Message("user", "\n".join(parts.texts), attachments=parts.attachments))
+            messages.append(Message("user", "\n".join(parts.texts), attachments=tuple(parts.attachments)))
     return messages
 
 

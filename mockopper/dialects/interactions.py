@@ -16,7 +16,8 @@ from dataclasses import dataclass
 from http import HTTPStatus
 from typing import Any, ClassVar
 
-from mockopper.conversation import Conversation, Message, Tool, ToolCallRef
+from mockopper import attachments
+from mockopper.conversation import Attachment, Conversation, Message, Tool, ToolCallRef
 from mockopper.dialects.base import (
     Call,
     RequestError,
@@ -45,6 +46,7 @@ from mockopper.streaming import Event
 __all__ = ["InteractionConversation", "Interactions", "parse_input"]
 
 _CONTENT_TYPES = frozenset({"text", "image", "audio", "document", "video"})
+_KIND_HINTS: dict[str, attachments.Kind | None] = {"image": "image", "audio": "audio", "document": "pdf", "video": None}
 _OUTPUT_FORMATS = frozenset({"text", "image", "audio", "video"})
 _TOOL_CHOICES = ("auto", "any", "none", "validated")
 
@@ -74,9 +76,9 @@ class _Builder:
             self.messages.append(Message("assistant", "".join(self._texts), tool_calls=tuple(self._calls)))
             self._texts, self._calls = None, []
 
-    def user(self, text: str, attachments: int = 0) -> None:
+    def user(self, text: str, carried: tuple[Attachment, ...] = ()) -> None:
         self._flush()
-        self.messages.append(Message("user", text, attachments=attachments))
+        self.messages.append(Message("user", text, attachments=carried))
 
     def model_text(self, text: str) -> None:
         if self._texts is None:
@@ -89,9 +91,10 @@ class _Builder:
         self._calls.append(ToolCallRef(call_id, name, arguments))
         self.names[call_id] = name
 
-    def result(self, call_id: str, name: str | None, text: str) -> None:
+    def result(self, call_id: str, name: str | None, text: str, carried: tuple[Attachment, ...] = ()) -> None:
         self._flush()
-        self.messages.append(Message("tool", text, tool_name=name or self.names.get(call_id), tool_call_id=call_id))
+        name = name or self.names.get(call_id)
+        self.messages.append(Message("tool", text, tool_name=name, tool_call_id=call_id, attachments=carried))
 
     def done(self) -> list[Message]:
         self._flush()
@@ -100,6 +103,24 @@ class _Builder:
 
 def _is_content(kind: Any) -> bool:
     return isinstance(kind, str) and kind in _CONTENT_TYPES
+
+
+def _attachment(block: Mapping[str, Any], where: str) -> Attachment:
+    """An image, audio, document or video block: base64 `data` or a `uri`, with its `mime_type`."""
+    hint = _KIND_HINTS[block["type"]]
+    mime = optional(block, "mime_type", str, where=f"{where}.")
+    data = optional(block, "data", str, where=f"{where}.")
+    if data is not None:
+        return attachments.inline(data, mime, kind=hint)
+    uri = optional(block, "uri", str, where=f"{where}.")
+    if uri is None:
+        raise RequestError(
+            400,
+            f"Missing required parameter: '{where}.data' or '{where}.uri'.",
+            param=f"{where}.data",
+            code="missing_required_parameter",
+        )
+    return attachments.linked(uri, mime, kind=hint)
 
 
 def _object(value: Any, where: str) -> Mapping[str, Any]:
@@ -121,10 +142,16 @@ def _arguments(value: Any, where: str) -> str:
     return json.dumps(_object(value, where), ensure_ascii=False, separators=(",", ":"))
 
 
-def _result(value: Any) -> str:
-    if isinstance(value, list):
-        return "\n".join(str(p.get("text") or "") for p in value if isinstance(p, Mapping) and p.get("type") == "text")
-    return result_text(value)
+def _result(value: Any, where: str) -> tuple[str, tuple[Attachment, ...]]:
+    """A function result's text, and the images, audio and documents among its parts."""
+    if not isinstance(value, list):
+        return result_text(value), ()
+    parts = [(i, p) for i, p in enumerate(value) if isinstance(p, Mapping)]
+    text = "\n".join(str(p.get("text") or "") for _, p in parts if p.get("type") == "text")
+    found = tuple(
+        _attachment(p, f"{where}[{i}]") for i, p in parts if _is_content(p.get("type")) and p["type"] != "text"
+    )
+    return text, found
 
 
 def _item(item: Mapping[str, Any], where: str, builder: _Builder, role: str) -> None:
@@ -145,17 +172,17 @@ def _item(item: Mapping[str, Any], where: str, builder: _Builder, role: str) -> 
             builder.user(text)
     elif _is_content(kind):
         if role == "user":
-            builder.user("", attachments=1)
+            builder.user("", (_attachment(item, where),))
     elif kind == "user_input":
         texts: list[str] = []
-        attachments = 0
+        found: list[Attachment] = []
         for j, block in enumerate(optional(item, "content", list, where=f"{where}.", default=[])):
             block = _object(block, f"{where}.content[{j}]")
             if block.get("type", "text") == "text":
                 texts.append(expect(block, "text", str, where=f"{where}.content[{j}]."))
-            else:
-                attachments += 1
-        builder.user("\n".join(texts), attachments)
+            elif _is_content(block.get("type")):
+                found.append(_attachment(block, f"{where}.content[{j}]"))
+        builder.user("\n".join(texts), tuple(found))
     elif kind == "model_output":
         for j, block in enumerate(optional(item, "content", list, where=f"{where}.", default=[])):
             block = _object(block, f"{where}.content[{j}]")
@@ -169,7 +196,8 @@ def _item(item: Mapping[str, Any], where: str, builder: _Builder, role: str) -> 
         call_id = expect(item, "call_id", str, where=f"{where}.")
         if "result" not in item:
             raise RequestError(400, f"Missing required parameter: '{where}.result'.", param=f"{where}.result")
-        builder.result(call_id, optional(item, "name", str, where=f"{where}."), _result(item["result"]))
+        text, carried = _result(item["result"], f"{where}.result")
+        builder.result(call_id, optional(item, "name", str, where=f"{where}."), text, carried)
     elif isinstance(kind, str):
         pass  # thoughts, server-side tool steps and the like carry nothing matching reads
     else:
@@ -202,7 +230,10 @@ def parse_input(raw: Any, names: dict[str, str], where: str = "input") -> list[M
             for i, item in enumerate(items)
             if item.get("type", "text") == "text"
         ]
-        builder.user("\n".join(texts), sum(1 for item in items if item.get("type", "text") != "text"))
+        found = tuple(
+            _attachment(item, f"{where}[{i}]") for i, item in enumerate(items) if item.get("type", "text") != "text"
+        )
+        builder.user("\n".join(texts), found)
         return builder.done()
     for i, item in enumerate(items):
         here = f"{where}[{i}]"

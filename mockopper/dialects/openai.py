@@ -1,15 +1,17 @@
-"""What OpenAI's surfaces share: the error body, rate-limit headers, and the models list."""
+"""What OpenAI's surfaces share: the error body, rate-limit headers, attachments, and the models list."""
 
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar
 
-from mockopper.dialects.base import Call, ModelInfo, RequestError, Route, Surface, retry_headers
+from mockopper import attachments
+from mockopper.attachments import Attachment
+from mockopper.dialects.base import Call, ModelInfo, RequestError, Route, Surface, kind_of, retry_headers
 from mockopper.engine import Failure
 
-__all__ = ["ERROR_TYPES", "OpenAIErrors", "OpenAIModels", "error_type"]
+__all__ = ["CHAT_PARTS", "ERROR_TYPES", "RESPONSES_PARTS", "OpenAIErrors", "OpenAIModels", "attachment", "error_type"]
 
 # The error `type` for each status when a scenario does not name one.
 ERROR_TYPES = {
@@ -93,3 +95,105 @@ class OpenAIModels(OpenAIErrors, Surface):
 
     def get_model(self, model: ModelInfo) -> Any:
         return {"id": model.id, "object": "model", "created": model.created, "owned_by": model.owned_by}
+
+
+# --- attachments: the content parts of Chat Completions and Responses -------------------------
+
+# Chat Completions spells them image_url, input_audio and file (and accepts Responses'
+# input_image and input_file); Responses input_image, input_file, input_audio and
+# (OpenResponses) input_video.
+CHAT_PARTS = ("image_url", "input_audio", "file", "input_image", "input_file")
+RESPONSES_PARTS = ("input_image", "input_file", "input_audio", "input_video")
+_AUDIO_FORMATS = {"mp3": "audio/mpeg", "wav": "audio/wav"}
+
+
+def _text(part: Mapping[str, Any], key: str, where: str) -> str | None:
+    value = part.get(key)
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise RequestError(
+            400,
+            f"Invalid type for '{where}.{key}': expected a string, but got {kind_of(value)} instead.",
+            param=f"{where}.{key}",
+            code="invalid_type",
+        )
+    return value
+
+
+def _inner(part: Mapping[str, Any], key: str, where: str) -> Mapping[str, Any]:
+    value = part.get(key)
+    if value is None:
+        raise RequestError(
+            400,
+            f"Missing required parameter: '{where}.{key}'.",
+            param=f"{where}.{key}",
+            code="missing_required_parameter",
+        )
+    if not isinstance(value, Mapping):
+        raise RequestError(
+            400,
+            f"Invalid type for '{where}.{key}': expected an object, but got {kind_of(value)} instead.",
+            param=f"{where}.{key}",
+            code="invalid_type",
+        )
+    return value
+
+
+def _missing(where: str, *keys: str) -> RequestError:
+    shown = " or ".join(f"'{where}.{k}'" for k in keys)
+    return RequestError(
+        400, f"Missing required parameter: {shown}.", param=f"{where}.{keys[0]}", code="missing_required_parameter"
+    )
+
+
+def attachment(part: Mapping[str, Any], where: str) -> Attachment:
+    """The attachment an OpenAI content part (in CHAT_PARTS or RESPONSES_PARTS) carries, or a 400 naming the field."""
+    kind = part["type"]
+    if kind == "image_url":  # Chat: {"image_url": {"url": "data:... or https://...", "detail"}}
+        spec = _inner(part, "image_url", where)
+        url = _text(spec, "url", f"{where}.image_url")
+        if url is None:
+            raise _missing(f"{where}.image_url", "url")
+        return attachments.linked(url, kind="image")
+    if kind == "input_audio":  # {"input_audio": {"data": base64, "format": "wav" | "mp3"}}
+        spec = _inner(part, "input_audio", where)
+        data = _text(spec, "data", f"{where}.input_audio")
+        if data is None:
+            raise _missing(f"{where}.input_audio", "data")
+        fmt = _text(spec, "format", f"{where}.input_audio") or ""
+        return attachments.inline(data, _AUDIO_FORMATS.get(fmt.lower(), f"audio/{fmt.lower()}"), kind="audio")
+    if kind == "file":  # Chat: {"file": {"file_data": data URL, "filename"} | {"file_id"}}
+        spec = _inner(part, "file", where)
+        return _file(spec, f"{where}.file", "file_data", None, "file_id")
+    if kind == "input_image":  # Responses: {"image_url": URL or data URL} | {"file_id"}
+        url = _text(part, "image_url", where)
+        if url is not None:
+            return attachments.linked(url, kind="image")
+        file_id = _text(part, "file_id", where)
+        if file_id is None:
+            raise _missing(where, "image_url", "file_id")
+        return attachments.by_file_id(file_id, kind="image")
+    if kind == "input_file":  # Responses: {"file_data", "filename"} | {"file_url"} | {"file_id"}
+        return _file(part, where, "file_data", "file_url", "file_id")
+    if kind == "input_video":  # OpenResponses: {"video_url": URL or data URL}
+        url = _text(part, "video_url", where)
+        if url is None:
+            raise _missing(where, "video_url")
+        return attachments.linked(url)
+    raise AssertionError(f"{kind!r} is not an attachment part")
+
+
+def _file(spec: Mapping[str, Any], where: str, data_key: str, url_key: str | None, id_key: str) -> Attachment:
+    filename = _text(spec, "filename", where)
+    data = _text(spec, data_key, where)
+    if data is not None:
+        return attachments.inline(data, filename=filename)
+    url = _text(spec, url_key, where) if url_key else None
+    if url is not None:
+        return attachments.linked(url, filename=filename)
+    file_id = _text(spec, id_key, where)
+    if file_id is None:
+        keys = [data_key, *([url_key] if url_key else []), id_key]
+        raise _missing(where, *keys)
+    return attachments.by_file_id(file_id, filename=filename)

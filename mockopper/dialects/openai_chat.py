@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any, ClassVar
 
-from mockopper.conversation import Conversation, Message, Tool, ToolCallRef
+from mockopper.conversation import Attachment, Conversation, Message, Tool, ToolCallRef
 from mockopper.dialects.base import (
     Call,
     RequestError,
@@ -19,7 +19,7 @@ from mockopper.dialects.base import (
     schema_of,
     with_cost,
 )
-from mockopper.dialects.openai import OpenAIErrors
+from mockopper.dialects.openai import CHAT_PARTS, OpenAIErrors, attachment
 from mockopper.engine import Answer, Failure
 from mockopper.streaming import Event
 
@@ -28,12 +28,12 @@ __all__ = ["ChatCompletions"]
 _ROLES = ("system", "developer", "user", "assistant", "tool", "function")
 
 
-def content_text(content: Any, where: str) -> tuple[str, int]:
-    """The text of a message's `content` (a string or a list of parts) and its attachment count."""
+def content_text(content: Any, where: str) -> tuple[str, tuple[Attachment, ...]]:
+    """The text of a message's `content` (a string or a list of parts) and its attachments."""
     if content is None:
-        return "", 0
+        return "", ()
     if isinstance(content, str):
-        return content, 0
+        return content, ()
     if not isinstance(content, list):
         raise RequestError(
             400,
@@ -43,7 +43,7 @@ def content_text(content: Any, where: str) -> tuple[str, int]:
             code="invalid_type",
         )
     texts: list[str] = []
-    attachments = 0
+    attachments: list[Attachment] = []
     for i, part in enumerate(content):
         if isinstance(part, str):
             texts.append(part)
@@ -68,8 +68,8 @@ def content_text(content: Any, where: str) -> tuple[str, int]:
             texts.append(text)
         elif kind == "refusal":
             texts.append(str(part.get("refusal") or ""))
-        elif kind in ("image_url", "input_audio", "file", "input_image", "input_file"):
-            attachments += 1
+        elif kind in CHAT_PARTS:
+            attachments.append(attachment(part, f"{where}[{i}]"))
         else:
             raise RequestError(
                 400,
@@ -78,7 +78,7 @@ def content_text(content: Any, where: str) -> tuple[str, int]:
                 param=f"{where}[{i}].type",
                 code="invalid_value",
             )
-    return "\n".join(texts), attachments
+    return "\n".join(texts), tuple(attachments)
 
 
 def parse_tools(body: Mapping[str, Any]) -> tuple[tuple[Tool, ...], str, str | None]:
@@ -218,9 +218,13 @@ class ChatCompletions(OpenAIErrors, Surface):
                 messages.append(Message("assistant", text, tool_calls=tuple(calls)))
             elif role == "tool":
                 call_id = expect(item, "tool_call_id", str, where=f"{where}.")
-                messages.append(Message("tool", text, tool_name=names.get(call_id), tool_call_id=call_id))
+                messages.append(
+                    Message("tool", text, tool_name=names.get(call_id), tool_call_id=call_id, attachments=attachments)
+                )
             else:  # the legacy "function" role
-                messages.append(Message("tool", text, tool_name=str(item.get("name") or "") or None))
+                messages.append(
+                    Message("tool", text, tool_name=str(item.get("name") or "") or None, attachments=attachments)
+                )
         tools, mode, required = parse_tools(body)
         schema = None
         wants_json = False

@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 from mockopper import fakes
+from mockopper.attachments import KINDS, Attachment
 from mockopper.conversation import Conversation, Message, Tool, ToolCallRef, estimate_tokens
 from mockopper.dialects.base import (
     Call,
@@ -36,7 +37,7 @@ from mockopper.dialects.base import (
     schema_of,
     with_cost,
 )
-from mockopper.dialects.openai import OpenAIErrors, error_type
+from mockopper.dialects.openai import RESPONSES_PARTS, OpenAIErrors, attachment, error_type
 from mockopper.engine import Answer, Failure
 from mockopper.history import Turn
 from mockopper.streaming import Event, strike_index
@@ -45,7 +46,6 @@ __all__ = ["Responses", "ResponsesCompact", "ResponsesConversation"]
 
 _ROLES = ("user", "assistant", "system", "developer")
 _TEXT_PARTS = ("input_text", "output_text", "text", "summary_text", "reasoning_text")
-_ATTACHMENTS = ("input_image", "input_file", "input_audio", "input_video")
 # OpenAI item types that carry nothing a rule matches on: accepted and skipped.
 _OPENAI_ITEMS = frozenset(
     {
@@ -117,10 +117,10 @@ def _or(value: Any, default: Any) -> Any:
     return default if value is None else value
 
 
-def content_text(content: Any, where: str) -> tuple[str, int]:
-    """A message's text (a string, or the text of its parts) and how many attachments it has."""
+def content_text(content: Any, where: str) -> tuple[str, tuple[Attachment, ...]]:
+    """A message's text (a string, or the text of its parts) and its attachments."""
     if isinstance(content, str):
-        return content, 0
+        return content, ()
     if not isinstance(content, list):
         raise _bad(
             where,
@@ -129,7 +129,7 @@ def content_text(content: Any, where: str) -> tuple[str, int]:
             "invalid_type",
         )
     texts: list[str] = []
-    attachments = 0
+    attachments: list[Attachment] = []
     for i, part in enumerate(content):
         part = _object(part, f"{where}[{i}]")
         kind = part.get("type")
@@ -137,15 +137,15 @@ def content_text(content: Any, where: str) -> tuple[str, int]:
             texts.append(expect(part, "text", str, where=f"{where}[{i}]."))
         elif kind == "refusal":
             texts.append(expect(part, "refusal", str, where=f"{where}[{i}]."))
-        elif kind in _ATTACHMENTS:
-            attachments += 1
+        elif kind in RESPONSES_PARTS:
+            attachments.append(attachment(part, f"{where}[{i}]"))
         else:
             raise _bad(
                 f"{where}[{i}].type",
                 f"Invalid value: '{kind}'. Supported values are: 'input_text', 'input_image', 'input_file', "
                 "'output_text' and 'refusal'.",
             )
-    return "\n".join(texts), attachments
+    return "\n".join(texts), tuple(attachments)
 
 
 # --- compaction: a conversation packed into an opaque string, and back -----------------------
@@ -162,7 +162,10 @@ def pack_conversation(system: str, messages: Iterable[Message]) -> str:
                 "tool_name": m.tool_name,
                 "tool_call_id": m.tool_call_id,
                 "tool_calls": [[c.id, c.name, c.arguments] for c in m.tool_calls],
-                "attachments": m.attachments,
+                "attachments": [
+                    [a.kind, a.media_type, a.source, a.size, a.digest, a.url, a.file_id, a.filename]
+                    for a in m.attachments
+                ],
             }
             for m in messages
         ],
@@ -183,7 +186,7 @@ def unpack_conversation(content: str, where: str) -> tuple[str, list[Message]]:
                 tool_name=m["tool_name"],
                 tool_call_id=m["tool_call_id"],
                 tool_calls=tuple(ToolCallRef(*c) for c in m["tool_calls"]),
-                attachments=m["attachments"],
+                attachments=tuple(_unpack_attachment(a) for a in m["attachments"]),
             )
             for m in payload["messages"]
         ]
@@ -195,6 +198,13 @@ def unpack_conversation(content: str, where: str) -> tuple[str, list[Message]]:
             "'encrypted_content' of a compaction item this server returned, unchanged.",
             "invalid_encrypted_content",
         ) from None
+
+
+def _unpack_attachment(row: list[Any]) -> Attachment:
+    attachment = Attachment(*row)
+    if attachment.kind not in KINDS or attachment.source not in ("inline", "url", "file_id"):
+        raise ValueError("not an attachment")
+    return attachment
 
 
 # --- reading a request ----------------------------------------------------------------------
