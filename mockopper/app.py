@@ -327,6 +327,7 @@ class MockApp:
                 delay_ms=answer.delay_ms,
                 seed=fakes.derive(answer.key, "pacing"),
                 on_done=done,
+                started=started,
             )
         if fault is not None and fault.error_after is not None:
             failure = replace(_fault_failure(answer), delay_ms=answer.delay_ms)
@@ -503,6 +504,7 @@ class MockApp:
                 seed=fakes.derive(answer.key, "pacing"),
                 closed=closed,
                 playback=playback,
+                started=started,
             )
         finally:
             record.outcome = outcome

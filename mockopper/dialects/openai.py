@@ -8,6 +8,7 @@ from typing import Any, ClassVar
 
 from mockopper.dialects.base import Call, ModelInfo, RequestError, Route, Surface, retry_headers
 from mockopper.engine import Failure
+from mockopper.exchange import Exchange, RecordedError
 
 __all__ = ["ERROR_TYPES", "OpenAIErrors", "OpenAIModels", "error_type"]
 
@@ -64,6 +65,11 @@ class OpenAIErrors:
                 ("x-ratelimit-reset-tokens", reset),
             ]
         return headers
+
+    def read_error(self, exchange: Exchange) -> RecordedError:
+        from mockopper.dialects.openai_recorded import read_error
+
+        return read_error(exchange)
 
 
 class OpenAIModels(OpenAIErrors, Surface):
