@@ -2,19 +2,22 @@
 
 Every compat request goes through `MockApp.handle`: authenticate -> parse (the
 surface's dialect) -> decide (the engine walks the fallback chain) -> record (the
-journal) -> respond (render or stream, with the reply's pacing and faults).
+journal) -> respond (render or stream, with the reply's pacing and faults). With an
+upstream (`serve --upstream`), a request no rule answers is forwarded instead
+(`upstream.Forwarding`), and with `--record` the exchange becomes a rule (`recorder`).
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import math
 import re
 import time
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl
 
 from starlette.applications import Starlette
@@ -39,6 +42,10 @@ from mockopper.loader import load_file
 from mockopper.matching import describe_unmatched
 from mockopper.scenarios import Scenario
 from mockopper.streaming import BodyResponse, Playback, SSEResponse, compact_json, play_frames
+
+if TYPE_CHECKING:
+    from mockopper.recorder import Recorder
+    from mockopper.upstream import Capture, Forwarder
 
 __all__ = ["BASE_PATH", "MockApp", "Settings", "create_app"]
 
@@ -67,6 +74,10 @@ class Settings:
     journal_size: int = 1000
     history_size: int = 1000
     seed: int | None = None
+    upstream: str | None = None  # forward what no rule answers to this compat base URL
+    upstream_timeout: float = 600  # seconds the upstream may take to answer (connecting: at most 10)
+    record: str | None = None  # record forwarded exchanges into this scenario file
+    redact: tuple[str, ...] = ()  # patterns replaced with *** in recordings
 
 
 def _json_bytes(value: Any) -> bytes:
@@ -140,6 +151,8 @@ class MockApp:
         self.journal = Journal(self.settings.journal_size)
         self.history = History(self.settings.history_size)
         self.surfaces = all_surfaces()
+        self.forwarder, self.recorder = _upstream(self.settings)
+        self.forwarding = self.forwarder is not None  # off: unmatched requests get the near-miss error
         self.asgi = self._build()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -203,7 +216,13 @@ class MockApp:
         routes += admin.routes(self)
         routes.append(StarletteRoute("/{path:path}", _Unrouted(self, compat)))
         middleware = [Middleware(_CORS, origins=self.settings.cors_origins)]
-        return Starlette(routes=routes, middleware=middleware)
+        return Starlette(routes=routes, middleware=middleware, lifespan=self._lifespan)
+
+    @contextlib.asynccontextmanager
+    async def _lifespan(self, app: Starlette) -> AsyncIterator[None]:
+        yield
+        if self.forwarder is not None:
+            await self.forwarder.aclose()  # the upstream connection pool goes with the server
 
     # --- the pipeline -----------------------------------------------------------------
 
@@ -232,12 +251,15 @@ class MockApp:
                 return self._error(surface, record, failure, started, ids, request_id)
             if surface.kind == "list":
                 return self._models(surface, call, record, started, ids)
-            body = await self._read_json(headers, receive)
+            raw = await self._read_body(headers, receive)
+            body = _decode_json(raw)
             if surface.kind == "direct":
                 return self._direct(surface, call, body, record, started)
             turn = self._decide(surface, call, body, record, ids)
         except RequestError as exc:
             return self._error(surface, record, exc.failure(), started, ids, request_id)
+        if self._forwards(turn):
+            return self._forward(surface, call, scope, raw, turn.conv, record, started, ids, request_id)
         if turn.failure is not None:
             return self._error(surface, record, turn.failure, started, turn.headers, request_id)
         assert turn.answer is not None
@@ -336,6 +358,81 @@ class MockApp:
         record.response_body = body
         record.response_headers = dict(headers)
         return BodyResponse(200, _json_bytes(body), headers, delay_ms=answer.delay_ms, fault=fault, on_done=done)
+
+    # --- forwarding (serve --upstream) and recording (--record) ---------------------------
+
+    def _forwards(self, turn: _Turn) -> bool:
+        """Whether this request goes to the upstream: forwarding is on and no rule answered it."""
+        return self.forwarding and self.forwarder is not None and turn.decision.unmatched
+
+    def _forward(
+        self,
+        surface: Surface,
+        call: Call,
+        scope: Scope,
+        raw: bytes,
+        conv: Conversation,
+        record: RequestRecord,
+        started: float,
+        ids: Sequence[tuple[str, str]],
+        request_id: str,
+    ) -> ASGIApp:
+        from mockopper.upstream import Forwarding
+
+        assert self.forwarder is not None
+        record.forwarded, record.unmatched, record.reply_kind = True, False, "forwarded"
+        self.journal.publish(record)
+
+        def refuse(status: int, message: str) -> ASGIApp:
+            failure = Failure(status, message, code="upstream_unavailable", source="upstream")
+            return self._error(surface, record, failure, started, ids, request_id)
+
+        def done(capture: Capture | None) -> None:
+            if capture is None:
+                return  # refused: the error response closes the journal entry
+            record.status = capture.status
+            record.response_headers = {k: v for k, v in capture.headers.items() if k != "set-cookie"}
+            if capture.events is not None:
+                record.response_events, record.events_omitted = capture.frames, capture.omitted
+            else:
+                record.response_body = capture.journal_body()
+            record.outcome = capture.outcome
+            record.duration_ms = round((time.perf_counter() - started) * 1000, 3)
+            if self.recorder is not None:
+                record.recorded = self._record(surface, call, conv, capture)
+            self.journal.close(record)
+
+        path = call.path[len(BASE_PATH) :]
+        return Forwarding(
+            self.forwarder,
+            call.method,
+            path,
+            scope["query_string"],
+            scope["headers"],
+            raw,
+            started=started,
+            refuse=refuse,
+            on_done=done,
+            finish=self.recorder is not None,
+        )
+
+    def _record(self, surface: Surface, call: Call, conv: Conversation, capture: Capture) -> bool:
+        """Turn a forwarded exchange into a rule of the recording; False (with a warning) when it cannot be read."""
+        from mockopper.exchange import Unreadable
+        from mockopper.recorder import secrets_of
+
+        assert self.recorder is not None
+        where = f"{call.method} {call.path}"
+        if capture.oversized:
+            self.recorder.skip(where, "the answer is too large to record")
+            return False
+        try:
+            reply = surface.read_reply(conv, capture.exchange())
+        except Unreadable as exc:
+            self.recorder.skip(where, str(exc))
+            return False
+        self.recorder.record(conv, reply, secrets_of(call.headers, call.query))
+        return True
 
     def _error(
         self,
@@ -562,8 +659,8 @@ class MockApp:
             return Failure(401, "Invalid API key.", code="invalid_api_key", source="request")
         return None
 
-    async def _read_json(self, headers: dict[str, str], receive: Receive) -> Any:
-        """The body as JSON; a 413 past `max_body_bytes`, declared or not (chunked).
+    async def _read_body(self, headers: dict[str, str], receive: Receive) -> bytes:
+        """The body's bytes; a 413 past `max_body_bytes`, declared or not (chunked).
 
         An oversized body is still read to its end (up to a bound) and thrown away: a server
         that answers while the client is still sending resets the connection, and the client
@@ -594,7 +691,7 @@ class MockApp:
             raise RequestError(
                 413, f"Request body too large: {shown}, the limit is {limit} bytes.", code="request_too_large"
             )
-        return _decode_json(chunks[0] if len(chunks) == 1 else b"".join(chunks))
+        return chunks[0] if len(chunks) == 1 else b"".join(chunks)
 
 
 # How much of an oversized body is read and discarded before the 413 goes out anyway.
@@ -724,6 +821,20 @@ class _Unrouted:
             message = f"Unknown path {method} {path}. mockopper serves the compat API under {BASE_PATH}."
             response = BodyResponse(404, _json_bytes(not_found_body(message)))
         await response(scope, receive, send)
+
+
+def _upstream(settings: Settings) -> tuple[Forwarder | None, Recorder | None]:
+    """The forwarder and recorder the settings ask for (modules imported only then)."""
+    forwarder = recorder = None
+    if settings.upstream is not None:
+        from mockopper.upstream import Forwarder, display_url
+
+        forwarder = Forwarder(settings.upstream, timeout=settings.upstream_timeout)
+        if settings.record is not None:
+            from mockopper.recorder import Recorder
+
+            recorder = Recorder(settings.record, redact=settings.redact, source=display_url(settings.upstream))
+    return forwarder, recorder
 
 
 def create_app(scenario: Scenario | str | None = None, **settings: Any) -> MockApp:

@@ -80,6 +80,8 @@ class RequestRecord:
     events_omitted: int = 0  # a long stream's events past what the journal keeps
     outcome: str = "pending"
     duration_ms: float | None = None
+    forwarded: bool = False  # no rule answered: the upstream did (serve --upstream)
+    recorded: bool = False  # the forwarded exchange became a rule of the recording
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -12,7 +12,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from mockopper.conversation import Conversation
 from mockopper.dialects.openai import ERROR_TYPES
 from mockopper.exchange import Exchange, Recorded, RecordedError, Unreadable
 
