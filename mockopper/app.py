@@ -396,10 +396,10 @@ class MockApp:
                 record.response_events, record.events_omitted = capture.frames, capture.omitted
             else:
                 record.response_body = capture.journal_body()
-            record.outcome = capture.outcome
-            record.duration_ms = round((time.perf_counter() - started) * 1000, 3)
             if self.recorder is not None:
                 record.recorded = self._record(surface, call, conv, capture)
+            record.outcome = capture.outcome  # last: a finished entry's exchange is in the recording
+            record.duration_ms = round((time.perf_counter() - started) * 1000, 3)
             self.journal.close(record)
 
         path = call.path[len(BASE_PATH) :]
