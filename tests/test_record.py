@@ -22,7 +22,7 @@ import pytest
 import yaml
 from google import genai
 from google.genai import types
-from surfaces import STREAMING, Chat, Gemini, Messages, Responses, Surface, closed, each
+from surfaces import STREAMING, Surface, closed, each
 
 from mockopper.loader import load_file
 from mockopper.plugin import Mockopper
