@@ -380,6 +380,7 @@ class MockApp:
         from mockopper.upstream import Forwarding
 
         assert self.forwarder is not None
+        recorder = self.recorder  # the one in force when the request came: its exchange goes there
         record.forwarded, record.unmatched, record.reply_kind = True, False, "forwarded"
         self.journal.publish(record)
 
@@ -396,8 +397,8 @@ class MockApp:
                 record.response_events, record.events_omitted = capture.frames, capture.omitted
             else:
                 record.response_body = capture.journal_body()
-            if self.recorder is not None:
-                record.recorded = self._record(surface, call, conv, capture)
+            if recorder is not None:
+                record.recorded = self._record(recorder, surface, call, conv, capture)
             record.outcome = capture.outcome  # last: a finished entry's exchange is in the recording
             record.duration_ms = round((time.perf_counter() - started) * 1000, 3)
             self.journal.close(record)
@@ -413,25 +414,25 @@ class MockApp:
             started=started,
             refuse=refuse,
             on_done=done,
-            finish=self.recorder is not None,
+            finish=recorder is not None,
         )
 
-    def _record(self, surface: Surface, call: Call, conv: Conversation, capture: Capture) -> bool:
+    @staticmethod
+    def _record(recorder: Recorder, surface: Surface, call: Call, conv: Conversation, capture: Capture) -> bool:
         """Turn a forwarded exchange into a rule of the recording; False (with a warning) when it cannot be read."""
         from mockopper.exchange import Unreadable
         from mockopper.recorder import secrets_of
 
-        assert self.recorder is not None
         where = f"{call.method} {call.path}"
         if capture.oversized:
-            self.recorder.skip(where, "the answer is too large to record")
+            recorder.skip(where, "the answer is too large to record")
             return False
         try:
             reply = surface.read_reply(conv, capture.exchange())
         except Unreadable as exc:
-            self.recorder.skip(where, str(exc))
+            recorder.skip(where, str(exc))
             return False
-        self.recorder.record(conv, reply, secrets_of(call.headers, call.query))
+        recorder.record(conv, reply, secrets_of(call.headers, call.query))
         return True
 
     def _error(

@@ -225,9 +225,16 @@ def _with_cassette(
 
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_call(item: pytest.Item) -> Generator[None, None, None]:
-    result = yield
     funcargs = getattr(item, "funcargs", {})
     handle = funcargs.get("mockopper")
+    try:
+        result = yield
+    except Exception:
+        # A request the cassette lacks usually fails the test through the SDK's own error:
+        # say which cassette and how to record it instead.
+        if isinstance(handle, Mockopper) and handle.cassette is not None:
+            handle.check_unmatched()
+        raise
     if isinstance(handle, Mockopper):
         handle.check_unmatched()
     return result
