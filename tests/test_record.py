@@ -8,7 +8,10 @@ through one SDK and replayed through the others.
 
 from __future__ import annotations
 
+import os
 import socket
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -20,10 +23,12 @@ import httpx2
 import openai
 import pytest
 import yaml
+from click.testing import CliRunner
 from google import genai
 from google.genai import types
 from surfaces import STREAMING, Surface, closed, each
 
+from mockopper.cli import main
 from mockopper.loader import load_file
 from mockopper.plugin import Mockopper
 from mockopper.recorder import Recorder
@@ -569,3 +574,118 @@ def test_an_answer_the_surface_cannot_read_is_passed_on_and_not_recorded(
     assert not path.exists()
     [line] = [r.getMessage() for r in caplog.records]
     assert "passed on but not recorded" in line and "not JSON" in line
+
+
+# --- the command line ----------------------------------------------------------------------------
+
+
+def test_mockopper_record_as_a_process_writes_a_file_serve_replays(upstream: MockServer, tmp_path: Path) -> None:
+    out = tmp_path / "session.yaml"
+    command = [sys.executable, "-m", "mockopper.cli", "record", "--upstream", upstream.base_url, "--out", str(out)]
+    process = subprocess.Popen(
+        [*command, "--port", "0", "--redact", "secret-\\w+"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
+    try:
+        assert process.stdout is not None
+        lines: list[str] = []
+        while not lines or not lines[-1].startswith("Recording"):
+            line = process.stdout.readline()
+            assert line, "record exited early"
+            lines.append(line)
+        base_url = next(line for line in lines if line.startswith("Base URL")).split()[-1]
+        assert any(line.startswith("Upstream") and upstream.base_url in line for line in lines)
+        with openai_client(base_url) as client:
+            assert ask(client, "the secret-sauce please").choices[0].message.content == (
+                "You said: the secret-sauce please"
+            )
+    finally:
+        process.terminate()
+        _, errors = process.communicate(timeout=10)
+    assert "FORWARDED (recorded)" in errors
+    result = CliRunner().invoke(main, ["check", str(out)])
+    assert result.exit_code == 0, result.output
+    [rule] = rules(out)
+    assert rule["match"]["message"] == {"regex": "(?is)\\A\\s*the\\ .+?\\ please\\s*\\Z"}
+    assert rule["reply"]["text"] == "You said: the *** please"
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["serve", "--record", "x.yaml"], "--record needs --upstream"),
+        (["serve", "--upstream", "http://127.0.0.1:9/v3/compat", "--redact", "x"], "--redact applies to recordings"),
+        (["serve", "--upstream", "ftp://example/v3/compat"], "must be an http:// or https:// URL"),
+        (["record", "--out", "x.yaml"], "Missing option '--upstream'"),
+    ],
+)
+def test_the_command_line_refuses_what_cannot_work(args: list[str], message: str, tmp_path: Path) -> None:
+    result = CliRunner().invoke(main, [*args, "--port", "0"])
+    assert result.exit_code != 0 and message in result.output
+
+
+def test_serve_refuses_to_extend_a_file_that_is_not_a_scenario(tmp_path: Path) -> None:
+    broken = tmp_path / "broken.yaml"
+    broken.write_text("rules: [{reply: {}}]\n")
+    result = CliRunner().invoke(
+        main, ["record", "--upstream", "http://127.0.0.1:9/v3/compat", "--out", str(broken), "--port", "0"]
+    )
+    assert result.exit_code == 1 and "cannot be extended" in result.output and "broken.yaml:1" in result.output
+
+
+# --- the stream keys in scenario files ---------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("stream", "reply", "message"),
+    [
+        ({"chunks": ["a"]}, {"text": "a"}, "chunks and at_ms go together"),
+        ({"chunks": ["a", "b"], "at_ms": [1]}, {"text": "ab"}, "chunks has 2 entries but at_ms has 1"),
+        ({"chunks": ["a", "b"], "at_ms": [5, 1]}, {"text": "ab"}, "at_ms must not decrease"),
+        ({"chunks": ["a"], "at_ms": [1], "interval_ms": 5}, {"text": "a"}, "recorded chunks take no interval_ms"),
+        ({"chunks": ["a", "c"], "at_ms": [1, 2]}, {"text": "ab"}, "do not spell the reply's text"),
+        ({"chunks": ["ab"], "at_ms": [1]}, {"text": "abc"}, "must equal the reply's text"),
+        ({"chunks": ["xa", "b"], "at_ms": [1, 2]}, {"reasoning": "x", "text": "ab"}, "no chunk spanning two"),
+        ({"chunks": ["hi"], "at_ms": [1]}, {"text": "{{ request.model }}"}, "need a fixed text"),
+        ({"chunks": ['{"a":', "2}"], "at_ms": [1, 2]}, {"json": {"a": 1}}, "spell other JSON"),
+        ({"chunks": ["x"], "at_ms": [-1]}, {"text": "x"}, "greater than or equal to 0"),
+    ],
+)
+def test_recorded_stream_keys_are_checked_against_the_reply(
+    tmp_path: Path, stream: dict[str, Any], reply: dict[str, Any], message: str
+) -> None:
+    path = tmp_path / "bad.yaml"
+    path.write_text(yaml.safe_dump({"rules": [{"reply": {**reply, "stream": stream}}]}))
+    result = CliRunner().invoke(main, ["check", str(path)])
+    assert result.exit_code == 1 and message in result.output and "bad.yaml:" in result.output
+
+
+def test_recorded_chunks_cover_reasoning_text_and_arguments_in_order(mockopper: Mockopper) -> None:
+    mockopper.load(
+        {
+            "rules": [
+                {
+                    "reply": {
+                        "reasoning": "Hmm.",
+                        "text": "Calling.",
+                        "tool_calls": [{"name": "f", "id": "call_1", "arguments": '{"x": 1}'}],
+                        "stream": {"chunks": ["Hm", "m.", "Calling.", '{"x":', " 1}"], "at_ms": [1, 2, 3, 4, 5]},
+                    }
+                }
+            ]
+        }
+    )
+    client = openai.OpenAI(base_url=mockopper.base_url, api_key="mock")
+    tool: Any = {"type": "function", "function": {"name": "f", "parameters": {"type": "object"}}}
+    text, arguments = [], []
+    for chunk in ask(client, "go", stream=True, tools=[tool]):
+        delta = chunk.choices[0].delta if chunk.choices else None
+        if delta and delta.content:
+            text.append(delta.content)
+        for call in (delta.tool_calls or []) if delta else []:
+            if call.function and call.function.arguments:
+                arguments.append(call.function.arguments)
+    assert (text, arguments) == (["Calling."], ['{"x":', " 1}"])  # Chat Completions shows no reasoning
