@@ -180,15 +180,15 @@ class Forwarding:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         client = self.forwarder.client()
         request = client.build_request(self.method, self.url, headers=self.headers, content=self.body)
-        shown = display_url(self.forwarder.base_url)
         try:
             response = await client.send(request, stream=True)
         except httpx.TimeoutException:
+            shown = display_url(self.forwarder.base_url)
             await self.refuse(504, f"The upstream {shown} did not answer in time.")(scope, receive, send)
             self.on_done(None)
             return
         except (httpx.HTTPError, OSError) as exc:
-            reason = str(exc) or type(exc).__name__
+            shown, reason = display_url(self.forwarder.base_url), str(exc) or type(exc).__name__
             await self.refuse(502, f"The upstream {shown} could not be reached: {reason}.")(scope, receive, send)
             self.on_done(None)
             return
