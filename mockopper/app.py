@@ -559,6 +559,10 @@ class MockApp:
             except RequestError as exc:
                 failure = exc.failure()
             try:
+                if turn is not None and self._forwards(turn):
+                    if await self._socket_forward(websocket, surface, call, body, turn.conv, record, started):
+                        continue
+                    return  # the caller left, or the upstream dropped the connection
                 if failure is not None:
                     await self._socket_error(websocket, surface, record, failure, started)
                     continue
@@ -572,6 +576,47 @@ class MockApp:
                 await websocket.close(1000)
             if outcome not in ("complete", "error"):
                 return  # dropped, truncated, or the client left while the answer hung
+
+    async def _socket_forward(
+        self,
+        websocket: WebSocket,
+        surface: Surface,
+        call: Call,
+        body: Any,
+        conv: Conversation,
+        record: RequestRecord,
+        started: float,
+    ) -> bool:
+        """A WebSocket turn no rule answers, forwarded as its streamed HTTP request; False when the connection ends."""
+        from mockopper.upstream import Unavailable
+
+        assert self.forwarder is not None
+        recorder = self.recorder
+        record.forwarded, record.unmatched, record.reply_kind = True, False, "forwarded"
+        payload = _json_bytes({**body, "stream": True})
+        try:
+            capture = await self.forwarder.turn(
+                call.path[len(BASE_PATH) :], websocket.scope["headers"], payload, started, websocket.send_text
+            )
+        except Unavailable as exc:
+            failure = Failure(exc.status, exc.message, code="upstream_unavailable", source="upstream")
+            await self._socket_error(websocket, surface, record, failure, started)
+            return True
+        if recorder is not None:
+            record.recorded = self._record(recorder, surface, call, conv, capture)
+        record.status, record.outcome = capture.status, capture.outcome
+        record.response_events, record.events_omitted = capture.frames, capture.omitted
+        if capture.status >= 400 and capture.events is None:  # refused: its error, as the WebSocket sends one
+            error = capture.journal_body()
+            message = str(error.get("error", {}).get("message") or error) if isinstance(error, dict) else str(error)
+            failure = Failure(capture.status, message, source="upstream")
+            await self._socket_error(websocket, surface, record, failure, started)
+            return True
+        record.duration_ms = round((time.perf_counter() - started) * 1000, 3)
+        self.journal.close(record)
+        if capture.dropped:
+            await websocket.close(1011, "connection dropped")
+        return not (capture.dropped or capture.client_closed)
 
     async def _socket_answer(
         self,

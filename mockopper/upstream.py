@@ -16,7 +16,7 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
@@ -27,7 +27,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from mockopper.exchange import Exchange
 from mockopper.streaming import KEEP_BYTES, ServerEvent, SSEReader
 
-__all__ = ["Capture", "Forwarder", "Forwarding", "display_url"]
+__all__ = ["Capture", "Forwarder", "Forwarding", "Unavailable", "display_url"]
 
 # Headers that belong to one connection, not to the request (RFC 9110 7.6.1), and ours.
 _HOP_BY_HOP = frozenset(
@@ -59,6 +59,15 @@ def display_url(url: str) -> str:
     return f"{parts.scheme}://{host}{parts.path}"
 
 
+class Unavailable(Exception):
+    """The upstream could not be reached (502) or did not answer in time (504)."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+
+
 class Forwarder:
     """Sends requests on to one upstream base URL (such as `https://api.opper.ai/v3/compat`)."""
 
@@ -80,6 +89,56 @@ class Forwarder:
         client, self._client = self._client, None
         if client is not None:
             await client.aclose()
+
+    async def open(self, method: str, url: str, headers: list[tuple[str, str]], body: bytes) -> httpx.Response:
+        """Send a request and return the upstream's answer as it starts (its body still to read); raises Unavailable."""
+        client = self.client()
+        request = client.build_request(method, url, headers=headers, content=body)
+        try:
+            return await client.send(request, stream=True)
+        except httpx.TimeoutException:
+            raise Unavailable(504, f"The upstream {display_url(self.base_url)} did not answer in time.") from None
+        except (httpx.HTTPError, OSError) as exc:
+            reason = str(exc) or type(exc).__name__
+            message = f"The upstream {display_url(self.base_url)} could not be reached: {reason}."
+            raise Unavailable(502, message) from None
+
+    async def turn(
+        self,
+        path: str,
+        headers: Iterable[tuple[bytes, bytes]],
+        body: bytes,
+        started: float,
+        send: Callable[[str], Awaitable[None]],
+    ) -> Capture:
+        """A WebSocket turn, forwarded as the streamed HTTP request it stands for: each event's data goes to
+        `send` as one text frame (the `[DONE]` sentinel of an SSE stream is not a WebSocket frame).
+
+        Sent whole even when the caller has gone (so a recording keeps it); raises Unavailable.
+        """
+        sent = [(k, v) for k, v in Forwarder.headers(headers) if not k.startswith("sec-websocket")]
+        sent.append(("content-type", "application/json"))
+        response = await self.open("POST", self.url(path, b""), sent, body)
+        capture = Capture(status=response.status_code, headers={k.lower(): v for k, v in response.headers.items()})
+        streamed = capture.headers.get("content-type", "").startswith("text/event-stream")
+        reader = SSEReader() if streamed else None
+        capture.events = [] if streamed else None
+        try:
+            async for chunk in response.aiter_raw():
+                events = Forwarding.take(capture, reader, chunk, _ms(started))
+                for event in events:
+                    if event.data.strip() != "[DONE]" and not capture.client_closed:
+                        try:
+                            await send(event.data)
+                        except Exception:  # the caller left: read on, for the recording
+                            capture.client_closed = True
+            if reader is not None and capture.events is not None:
+                capture.events.extend(reader.close(_ms(started)))
+        except httpx.HTTPError:
+            capture.dropped = True
+        finally:
+            await response.aclose()
+        return capture
 
     def url(self, path: str, query: bytes) -> str:
         """The upstream URL for `path` (under the compat base) with the request's query string."""
@@ -175,21 +234,13 @@ class Forwarding:
         self.finish = finish
 
     def _ms(self) -> float:
-        return round((time.perf_counter() - self.started) * 1000, 3)
+        return _ms(self.started)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        client = self.forwarder.client()
-        request = client.build_request(self.method, self.url, headers=self.headers, content=self.body)
         try:
-            response = await client.send(request, stream=True)
-        except httpx.TimeoutException:
-            shown = display_url(self.forwarder.base_url)
-            await self.refuse(504, f"The upstream {shown} did not answer in time.")(scope, receive, send)
-            self.on_done(None)
-            return
-        except (httpx.HTTPError, OSError) as exc:
-            shown, reason = display_url(self.forwarder.base_url), str(exc) or type(exc).__name__
-            await self.refuse(502, f"The upstream {shown} could not be reached: {reason}.")(scope, receive, send)
+            response = await self.forwarder.open(self.method, self.url, self.headers, self.body)
+        except Unavailable as exc:
+            await self.refuse(exc.status, exc.message)(scope, receive, send)
             self.on_done(None)
             return
         capture = Capture(status=response.status_code, headers={k.lower(): v for k, v in response.headers.items()})
@@ -229,7 +280,7 @@ class Forwarding:
                 elif not self.finish:
                     capture.client_closed = True
                     return
-                self._capture(capture, reader, chunk, at)
+                self.take(capture, reader, chunk, at)
             if reader is not None and capture.events is not None:
                 for event in reader.close(self._ms()):
                     capture.events.append(event)
@@ -250,15 +301,25 @@ class Forwarding:
             watcher.cancel()
 
     @staticmethod
-    def _capture(capture: Capture, reader: SSEReader | None, chunk: bytes, at: float) -> None:
+    def take(capture: Capture, reader: SSEReader | None, chunk: bytes, at: float) -> list[ServerEvent]:
+        """Capture one piece of the answer; returns the stream events it completed."""
         capture.size += len(chunk)
+        if reader is None:
+            if capture.size <= MAX_RECORDED_BYTES:
+                capture.body += chunk
+            else:
+                capture.oversized = True
+            return []
+        events = reader.feed(chunk, at)
         if capture.size > MAX_RECORDED_BYTES:
             capture.oversized = True
-            return
-        if reader is None:
-            capture.body += chunk
-            return
-        for event in reader.feed(chunk, at):
-            assert capture.events is not None
+            return events
+        assert capture.events is not None
+        for event in events:
             capture.events.append(event)
             capture.keep(event)
+        return events
+
+
+def _ms(started: float) -> float:
+    return round((time.perf_counter() - started) * 1000, 3)

@@ -50,13 +50,15 @@ def test_shared(mockopper, client):
 
 
 @pytest.fixture
-def upstream() -> Iterator[MockServer]:
+def upstream(mockopper_server: MockServer) -> Iterator[MockServer]:
+    """The upstream cassettes record from. Set up before `pytester`, which forgets every module imported
+    after it starts (here: the server machinery the later tests share); the session's server is up by then."""
     with MockServer(UPSTREAM) as server:
         yield server
 
 
 def run(pytester: pytest.Pytester, *args: str) -> pytest.RunResult:
-    return pytester.runpytest("-p", "no:cacheprovider", *args)
+    return pytester.runpytest_subprocess("-p", "no:cacheprovider", *args)
 
 
 def cassette(pytester: pytest.Pytester, name: str) -> dict[str, object]:
@@ -66,7 +68,7 @@ def cassette(pytester: pytest.Pytester, name: str) -> dict[str, object]:
 
 
 def test_replay_only_fails_naming_the_cassette_then_once_records_and_replay_runs_offline(
-    pytester: pytest.Pytester, upstream: MockServer
+    upstream: MockServer, pytester: pytest.Pytester
 ) -> None:
     pytester.makeconftest(CONFTEST)
     pytester.makepyfile(test_app=TESTS)
@@ -93,7 +95,7 @@ def test_replay_only_fails_naming_the_cassette_then_once_records_and_replay_runs
 
 
 def test_new_episodes_records_only_what_the_cassette_lacks_and_all_records_afresh(
-    pytester: pytest.Pytester, upstream: MockServer
+    upstream: MockServer, pytester: pytest.Pytester
 ) -> None:
     pytester.makeconftest(CONFTEST)
     folder = pytester.path / "cassettes"

@@ -689,3 +689,28 @@ def test_recorded_chunks_cover_reasoning_text_and_arguments_in_order(mockopper: 
             if call.function and call.function.arguments:
                 arguments.append(call.function.arguments)
     assert (text, arguments) == (["Calling."], ['{"x":', " 1}"])  # Chat Completions shows no reasoning
+
+
+@pytest.mark.filterwarnings("ignore:connect\\(\\) must be used as a context manager:DeprecationWarning")
+def test_a_websocket_turn_is_forwarded_as_its_stream_and_recorded(
+    proxy: MockServer, recording: Path, mockopper: Mockopper
+) -> None:
+    client = openai.OpenAI(base_url=proxy.base_url, api_key=KEY)
+    pieces = []
+    with client.responses.connect() as connection:
+        connection.response.create(model=MODEL, input="stream over the socket")
+        for event in connection:
+            if event.type == "response.output_text.delta":
+                pieces.append(event.delta)
+            if event.type == "response.completed":
+                break
+    assert "".join(pieces) == "One two three four five six."
+    [rule] = recorded(proxy, recording)
+    assert proxy.requests[0].method == "WEBSOCKET" and proxy.requests[0].forwarded
+    assert (rule["reply"]["reasoning"], rule["reply"]["stream"]["chunks"][-len(pieces) :]) == (
+        "Counting up slowly.",
+        pieces,
+    )
+    mockopper.load(recording)
+    replay = openai.OpenAI(base_url=mockopper.base_url, api_key="mock")
+    assert ask(replay, "stream over the socket").choices[0].message.content == "One two three four five six."
