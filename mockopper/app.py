@@ -245,6 +245,7 @@ class MockApp:
         # One id per request, sent under the header names the surface's vendor uses.
         request_id = self._request_id(call, record)
         ids = [(name, request_id) for name in surface.request_id_headers]
+        raw = b""
         try:
             failure = self._authenticate(call)
             if failure is not None:
@@ -257,6 +258,9 @@ class MockApp:
                 return self._direct(surface, call, body, record, started)
             turn = self._decide(surface, call, body, record, ids)
         except RequestError as exc:
+            if exc.unknown_reference and self.forwarding and self.forwarder is not None:
+                # It continues what the upstream answered: forwarded, but not recordable on its own.
+                return self._forward(surface, call, scope, raw, None, record, started, ids, request_id)
             return self._error(surface, record, exc.failure(), started, ids, request_id)
         if self._forwards(turn):
             return self._forward(surface, call, scope, raw, turn.conv, record, started, ids, request_id)
@@ -371,7 +375,7 @@ class MockApp:
         call: Call,
         scope: Scope,
         raw: bytes,
-        conv: Conversation,
+        conv: Conversation | None,
         record: RequestRecord,
         started: float,
         ids: Sequence[tuple[str, str]],
@@ -398,7 +402,10 @@ class MockApp:
             else:
                 record.response_body = capture.journal_body()
             if recorder is not None:
-                record.recorded = self._record(recorder, surface, call, conv, capture)
+                if conv is None:
+                    recorder.skip(f"{call.method} {call.path}", "it continues a conversation the upstream holds")
+                else:
+                    record.recorded = self._record(recorder, surface, call, conv, capture)
             record.outcome = capture.outcome  # last: a finished entry's exchange is in the recording
             record.duration_ms = round((time.perf_counter() - started) * 1000, 3)
             self.journal.close(record)

@@ -714,3 +714,17 @@ def test_a_websocket_turn_is_forwarded_as_its_stream_and_recorded(
     mockopper.load(recording)
     replay = openai.OpenAI(base_url=mockopper.base_url, api_key="mock")
     assert ask(replay, "stream over the socket").choices[0].message.content == "One two three four five six."
+
+
+def test_a_request_continuing_an_upstream_response_is_forwarded_but_not_recorded(
+    proxy: MockServer, recording: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    client = openai.OpenAI(base_url=proxy.base_url, api_key=KEY, max_retries=0)
+    first = client.responses.create(model=MODEL, input="remember cobalt")
+    with caplog.at_level("WARNING", logger="mockopper.record"):
+        follow = client.responses.create(model=MODEL, input="what was it?", previous_response_id=first.id)
+        finished(proxy, 2)
+    assert follow.output_text == "You said: what was it?"  # the upstream knew the response it gave
+    assert [r.forwarded for r in proxy.requests] == [True, True]
+    assert [r["match"]["message"] for r in rules(recording)] == [{"equals": "remember cobalt"}]
+    assert any("continues a conversation the upstream holds" in r.getMessage() for r in caplog.records)

@@ -38,7 +38,14 @@ class RequestError(Exception):
     """A request the surface refuses; the pipeline renders it in the surface's error shape."""
 
     def __init__(
-        self, status: int, message: str, *, param: str | None = None, code: str | None = None, type: str | None = None
+        self,
+        status: int,
+        message: str,
+        *,
+        param: str | None = None,
+        code: str | None = None,
+        type: str | None = None,
+        unknown_reference: bool = False,
     ) -> None:
         super().__init__(message)
         self.status = status
@@ -46,6 +53,9 @@ class RequestError(Exception):
         self.param = param
         self.code = code
         self.type = type
+        # The request continues something this server never answered (a previous response,
+        # interaction or thread): an upstream that answered it may know it.
+        self.unknown_reference = unknown_reference
 
     def failure(self) -> Failure:
         return Failure(

@@ -352,6 +352,7 @@ class Interactions(GoogleErrors, Surface):
                     "server answered (and stored) earlier.",
                     param="previous_interaction_id",
                     code="previous_interaction_not_found",
+                    unknown_reference=True,
                 )
             history = list(turn.messages)
         raw = body.get("input")

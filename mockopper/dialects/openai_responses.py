@@ -381,6 +381,7 @@ class Responses(OpenAIErrors, Surface):
                 f"Previous response with id '{previous_id}' not found.",
                 param="previous_response_id",
                 code="previous_response_not_found",
+                unknown_reference=True,
             )
         return turn
 
