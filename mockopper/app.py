@@ -4,20 +4,21 @@ Every compat request goes through `MockApp.handle`: authenticate -> parse (the
 surface's dialect) -> decide (the engine walks the fallback chain) -> record (the
 journal) -> respond (render or stream, with the reply's pacing and faults). With an
 upstream (`serve --upstream`), a request no rule answers is forwarded instead
-(`upstream.Forwarding`), and with `--record` the exchange becomes a rule (`recorder`).
+(`forwarding.Upstream`), and with `--record` the exchange becomes a rule (`recorder`).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import json
 import math
 import re
 import time
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from urllib.parse import parse_qsl
 
 from starlette.applications import Starlette
@@ -36,16 +37,13 @@ from mockopper.dialects import all_surfaces
 from mockopper.dialects.base import Call, RequestError, Route, Surface, not_found_body
 from mockopper.engine import Answer, Decision, Engine, Failure
 from mockopper.fleet import fleet
+from mockopper.forwarding import Upstream
 from mockopper.history import History
 from mockopper.journal import Journal, RequestRecord, redact_headers, redact_query
 from mockopper.loader import load_file
 from mockopper.matching import describe_unmatched
 from mockopper.scenarios import Scenario
 from mockopper.streaming import BodyResponse, Playback, SSEResponse, compact_json, play_frames
-
-if TYPE_CHECKING:
-    from mockopper.recorder import Recorder
-    from mockopper.upstream import Capture, Forwarder
 
 __all__ = ["BASE_PATH", "MockApp", "Settings", "create_app"]
 
@@ -151,8 +149,13 @@ class MockApp:
         self.journal = Journal(self.settings.journal_size)
         self.history = History(self.settings.history_size)
         self.surfaces = all_surfaces()
-        self.forwarder, self.recorder = _upstream(self.settings)
-        self.forwarding = self.forwarder is not None  # off: unmatched requests get the near-miss error
+        self.upstream = Upstream(
+            self.settings.upstream,
+            timeout=self.settings.upstream_timeout,
+            record=self.settings.record,
+            redact=self.settings.redact,
+            base_path=BASE_PATH,
+        )
         self.asgi = self._build()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -221,8 +224,7 @@ class MockApp:
     @contextlib.asynccontextmanager
     async def _lifespan(self, app: Starlette) -> AsyncIterator[None]:
         yield
-        if self.forwarder is not None:
-            await self.forwarder.aclose()  # the upstream connection pool goes with the server
+        await self.upstream.aclose()  # the upstream connection pool goes with the server
 
     # --- the pipeline -----------------------------------------------------------------
 
@@ -258,7 +260,7 @@ class MockApp:
                 return self._direct(surface, call, body, record, started)
             turn = self._decide(surface, call, body, record, ids)
         except RequestError as exc:
-            if exc.unknown_reference and self.forwarding and self.forwarder is not None:
+            if exc.unknown_reference and self.upstream.forwards(True):
                 # It continues what the upstream answered: forwarded, but not recordable on its own.
                 return self._forward(surface, call, scope, raw, None, record, started, ids, request_id)
             return self._error(surface, record, exc.failure(), started, ids, request_id)
@@ -363,11 +365,11 @@ class MockApp:
         record.response_headers = dict(headers)
         return BodyResponse(200, _json_bytes(body), headers, delay_ms=answer.delay_ms, fault=fault, on_done=done)
 
-    # --- forwarding (serve --upstream) and recording (--record) ---------------------------
+    # --- forwarding (serve --upstream) -------------------------------------------------
 
     def _forwards(self, turn: _Turn) -> bool:
         """Whether this request goes to the upstream: forwarding is on and no rule answered it."""
-        return self.forwarding and self.forwarder is not None and turn.decision.unmatched
+        return self.upstream.forwards(turn.decision.unmatched)
 
     def _forward(
         self,
@@ -381,66 +383,10 @@ class MockApp:
         ids: Sequence[tuple[str, str]],
         request_id: str,
     ) -> ASGIApp:
-        from mockopper.upstream import Forwarding
-
-        assert self.forwarder is not None
-        recorder = self.recorder  # the one in force when the request came: its exchange goes there
-        record.forwarded, record.unmatched, record.reply_kind = True, False, "forwarded"
-        self.journal.publish(record)
-
-        def refuse(status: int, message: str) -> ASGIApp:
-            failure = Failure(status, message, code="upstream_unavailable", source="upstream")
+        def refuse(failure: Failure) -> ASGIApp:  # the upstream cannot be reached: the surface's 502 (or 504)
             return self._error(surface, record, failure, started, ids, request_id)
 
-        def done(capture: Capture | None) -> None:
-            if capture is None:
-                return  # refused: the error response closes the journal entry
-            record.status = capture.status
-            record.response_headers = {k: v for k, v in capture.headers.items() if k != "set-cookie"}
-            if capture.events is not None:
-                record.response_events, record.events_omitted = capture.frames, capture.omitted
-            else:
-                record.response_body = capture.journal_body()
-            if recorder is not None:
-                if conv is None:
-                    recorder.skip(f"{call.method} {call.path}", "it continues a conversation the upstream holds")
-                else:
-                    record.recorded = self._record(recorder, surface, call, conv, capture)
-            record.outcome = capture.outcome  # last: a finished entry's exchange is in the recording
-            record.duration_ms = round((time.perf_counter() - started) * 1000, 3)
-            self.journal.close(record)
-
-        path = call.path[len(BASE_PATH) :]
-        return Forwarding(
-            self.forwarder,
-            call.method,
-            path,
-            scope["query_string"],
-            scope["headers"],
-            raw,
-            started=started,
-            refuse=refuse,
-            on_done=done,
-            finish=recorder is not None,
-        )
-
-    @staticmethod
-    def _record(recorder: Recorder, surface: Surface, call: Call, conv: Conversation, capture: Capture) -> bool:
-        """Turn a forwarded exchange into a rule of the recording; False (with a warning) when it cannot be read."""
-        from mockopper.exchange import Unreadable
-        from mockopper.recorder import secrets_of
-
-        where = f"{call.method} {call.path}"
-        if capture.oversized:
-            recorder.skip(where, "the answer is too large to record")
-            return False
-        try:
-            reply = surface.read_reply(conv, capture.exchange())
-        except Unreadable as exc:
-            recorder.skip(where, str(exc))
-            return False
-        recorder.record(conv, reply, secrets_of(call.headers, call.query))
-        return True
+        return self.upstream.http(self.journal, surface, call, scope, raw, conv, record, started, refuse)
 
     def _error(
         self,
@@ -567,7 +513,9 @@ class MockApp:
                 failure = exc.failure()
             try:
                 if turn is not None and self._forwards(turn):
-                    if await self._socket_forward(websocket, surface, call, body, turn.conv, record, started):
+                    refuse = functools.partial(self._socket_error, websocket, surface, record, started=started)
+                    args = (self.journal, websocket, surface, call, body, turn.conv, record, started, refuse)
+                    if await self.upstream.socket(*args):
                         continue
                     return  # the caller left, or the upstream dropped the connection
                 if failure is not None:
@@ -583,47 +531,6 @@ class MockApp:
                 await websocket.close(1000)
             if outcome not in ("complete", "error"):
                 return  # dropped, truncated, or the client left while the answer hung
-
-    async def _socket_forward(
-        self,
-        websocket: WebSocket,
-        surface: Surface,
-        call: Call,
-        body: Any,
-        conv: Conversation,
-        record: RequestRecord,
-        started: float,
-    ) -> bool:
-        """A WebSocket turn no rule answers, forwarded as its streamed HTTP request; False when the connection ends."""
-        from mockopper.upstream import Unavailable
-
-        assert self.forwarder is not None
-        recorder = self.recorder
-        record.forwarded, record.unmatched, record.reply_kind = True, False, "forwarded"
-        payload = _json_bytes({**body, "stream": True})
-        try:
-            capture = await self.forwarder.turn(
-                call.path[len(BASE_PATH) :], websocket.scope["headers"], payload, started, websocket.send_text
-            )
-        except Unavailable as exc:
-            failure = Failure(exc.status, exc.message, code="upstream_unavailable", source="upstream")
-            await self._socket_error(websocket, surface, record, failure, started)
-            return True
-        if recorder is not None:
-            record.recorded = self._record(recorder, surface, call, conv, capture)
-        record.status, record.outcome = capture.status, capture.outcome
-        record.response_events, record.events_omitted = capture.frames, capture.omitted
-        if capture.status >= 400 and capture.events is None:  # refused: its error, as the WebSocket sends one
-            error = capture.journal_body()
-            message = str(error.get("error", {}).get("message") or error) if isinstance(error, dict) else str(error)
-            failure = Failure(capture.status, message, source="upstream")
-            await self._socket_error(websocket, surface, record, failure, started)
-            return True
-        record.duration_ms = round((time.perf_counter() - started) * 1000, 3)
-        self.journal.close(record)
-        if capture.dropped:
-            await websocket.close(1011, "connection dropped")
-        return not (capture.dropped or capture.client_closed)
 
     async def _socket_answer(
         self,
@@ -874,20 +781,6 @@ class _Unrouted:
             message = f"Unknown path {method} {path}. mockopper serves the compat API under {BASE_PATH}."
             response = BodyResponse(404, _json_bytes(not_found_body(message)))
         await response(scope, receive, send)
-
-
-def _upstream(settings: Settings) -> tuple[Forwarder | None, Recorder | None]:
-    """The forwarder and recorder the settings ask for (modules imported only then)."""
-    forwarder = recorder = None
-    if settings.upstream is not None:
-        from mockopper.upstream import Forwarder, display_url
-
-        forwarder = Forwarder(settings.upstream, timeout=settings.upstream_timeout)
-        if settings.record is not None:
-            from mockopper.recorder import Recorder
-
-            recorder = Recorder(settings.record, redact=settings.redact, source=display_url(settings.upstream))
-    return forwarder, recorder
 
 
 def create_app(scenario: Scenario | str | None = None, **settings: Any) -> MockApp:

@@ -144,7 +144,7 @@ def mockopper_server(
     if request.config.getoption("mockopper_record_mode", "none") != "none":
         settings.setdefault("upstream", request.config.getoption("mockopper_upstream"))
     server = MockServer(**settings).start()
-    server.app.forwarding = False  # only a test whose cassette records forwards anything
+    server.app.upstream.enabled = False  # only a test whose cassette records forwards anything
     try:
         yield server
     finally:
@@ -171,13 +171,13 @@ def mockopper(
         named = scenario is not None or (marker is not None and (bool(marker.args) or "scenario" in marker.kwargs))
         _with_cassette(request, handle, cassette, scenario, explicit=named)
     else:
-        app.forwarding, app.recorder = False, None
+        app.upstream.enabled, app.upstream.recorder = False, None
         mockopper_server.load(scenario)
     mockopper_server.reset()
     try:
         yield handle
     finally:
-        app.forwarding, app.recorder = False, None
+        app.upstream.enabled, app.upstream.recorder = False, None
 
 
 def cassette_path(test_file: Path, test_name: str, cassette: str | Path | bool) -> Path:
@@ -208,13 +208,13 @@ def _with_cassette(
     combined = base.model_copy(update={"rules": [*recorded, *base.rules]})
     server.load(combined)
     app = server.app
-    app.forwarding = records and app.forwarder is not None
-    app.recorder = None
-    if app.forwarding and app.forwarder is not None:
+    app.upstream.enabled = records and app.upstream.forwarder is not None
+    app.upstream.recorder = None
+    if app.upstream.enabled and app.upstream.forwarder is not None:
         from mockopper.upstream import display_url
 
-        source = display_url(app.forwarder.base_url)
-        app.recorder = Recorder(path, redact=app.settings.redact, fresh=mode == "all", source=source)
+        source = display_url(app.upstream.forwarder.base_url)
+        app.upstream.recorder = Recorder(path, redact=app.settings.redact, fresh=mode == "all", source=source)
     handle.cassette = path
     upstream = config.getoption("mockopper_upstream", DEFAULT_UPSTREAM)
     command = f"python -m pytest {shlex.quote(request.node.nodeid)} --mockopper-record-mode=new_episodes"

@@ -127,13 +127,13 @@ def proxy(upstream: MockServer) -> Iterator[MockServer]:
 def recording(tmp_path: Path, proxy: MockServer, upstream: MockServer) -> Iterator[Path]:
     """A fresh recording file for this test, recorded into by the proxy."""
     path = tmp_path / "recording.yaml"
-    proxy.app.recorder = Recorder(path, source="upstream")
+    proxy.app.upstream.recorder = Recorder(path, source="upstream")
     proxy.reset()
     upstream.reset()
     try:
         yield path
     finally:
-        proxy.app.recorder = None
+        proxy.app.upstream.recorder = None
 
 
 def openai_client(base_url: str, **options: Any) -> openai.OpenAI:
@@ -381,7 +381,7 @@ def test_a_recorded_error_replays_with_its_status_and_type_through_each_sdk(
 def test_redaction_and_credentials_never_reach_the_file(
     proxy: MockServer, recording: Path, mockopper: Mockopper
 ) -> None:
-    proxy.app.recorder = Recorder(recording, redact=[r"\d{4}-\d{4}-\d{4}-\d{4}"])
+    proxy.app.upstream.recorder = Recorder(recording, redact=[r"\d{4}-\d{4}-\d{4}-\d{4}"])
     text = f"my card is 4111-1111-1111-1111 and my key {KEY}"
     with openai_client(proxy.base_url) as client:
         ask(client, text)
@@ -549,7 +549,7 @@ def test_recording_writes_no_temporary_files_and_an_unwritable_file_only_warns(
         assert sorted(p.name for p in recording.parent.iterdir()) == ["recording.yaml"]
         blocked = tmp_path / "a-file"
         blocked.write_text("not a folder")
-        proxy.app.recorder = Recorder(blocked / "recording.yaml")
+        proxy.app.upstream.recorder = Recorder(blocked / "recording.yaml")
         with caplog.at_level("WARNING", logger="mockopper.record"):
             assert ask(client, "second").choices[0].message.content == "You said: second"
             finished(proxy, 2)
