@@ -261,7 +261,7 @@ class Forwarding:
         start: Message = {
             "type": "http.response.start",
             "status": response.status_code,
-            "headers": [(k, v) for k, v in out if k.decode("latin-1").lower() not in _NOT_RETURNED],
+            "headers": [(k, v) for k, v in out if _returned(k.decode("latin-1").lower())],
         }
         gone = asyncio.Event()
 
@@ -319,6 +319,11 @@ class Forwarding:
             capture.events.append(event)
             capture.keep(event)
         return events
+
+
+def _returned(name: str) -> bool:
+    """Whether an upstream's response header goes back to the caller (this server's CORS answers browsers)."""
+    return name not in _NOT_RETURNED and not name.startswith("access-control-")
 
 
 def _ms(started: float) -> float:

@@ -26,7 +26,7 @@ import yaml
 from click.testing import CliRunner
 from google import genai
 from google.genai import types
-from surfaces import STREAMING, Surface, closed, each
+from surfaces import STREAMING, Chat, Surface, closed, each, each_mode
 
 from mockopper.cli import main
 from mockopper.loader import load_file
@@ -728,3 +728,37 @@ def test_a_request_continuing_an_upstream_response_is_forwarded_but_not_recorded
     assert [r.forwarded for r in proxy.requests] == [True, True]
     assert [r["match"]["message"] for r in rules(recording)] == [{"equals": "remember cobalt"}]
     assert any("continues a conversation the upstream holds" in r.getMessage() for r in caplog.records)
+
+
+@pytest.fixture(scope="module")
+def open_proxy() -> Iterator[MockServer]:
+    """A proxy in front of an upstream that takes any key (as the surface adapters send)."""
+    with MockServer(UPSTREAM) as upstream, MockServer({"rules": []}, upstream=upstream.base_url) as proxy:
+        yield proxy
+
+
+@each_mode(STREAMING)
+def test_each_surface_reads_its_own_answers_back_into_the_recording(
+    open_proxy: MockServer, tmp_path: Path, mockopper: Mockopper, connect: Any, surface: type[Surface], stream: bool
+) -> None:
+    path = tmp_path / "surface.yaml"
+    open_proxy.reset()
+    open_proxy.app.upstream.recorder = Recorder(path)
+    try:
+        pieces: list[str] = []
+        live = connect(surface, open_proxy.base_url).send("stream please", model=MODEL, stream=stream, pieces=pieces)
+        [rule] = recorded(open_proxy, path)
+    finally:
+        open_proxy.app.upstream.recorder = None
+    reply = rule["reply"]
+    assert reply["text"] == live.text == "One two three four five six."
+    assert reply["model"] == MODEL and reply["finish_reason"] == "stop"
+    if surface is not Chat:  # Chat Completions carries no reasoning
+        assert reply["reasoning"] == "Counting up slowly."
+    if stream:
+        assert reply["stream"]["chunks"][-len(pieces) :] == pieces and len(pieces) == 6
+    else:
+        assert "stream" not in reply and reply["usage"]["output_tokens"] > 0
+    mockopper.load(path)
+    replayed = ask(openai.OpenAI(base_url=mockopper.base_url, api_key="mock"), "stream please")
+    assert replayed.choices[0].message.content == live.text
