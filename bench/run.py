@@ -7,9 +7,10 @@ Targets, started side by side on this machine:
 
 A real load generator (wrk) drives them, the targets interleaved round by round, and the
 script prints ratios. It also measures what only mockopper has: start-up time, the pytest
-fixture's cost per test, memory while holding 1,000 streams, pacing accuracy, and memory
-across hundreds of requests that each carry a 20 MB image (the journal keeps payloads as
-descriptors, so it stays flat).
+fixture's cost per test, memory while holding 1,000 streams and 1,000 sessions, pacing
+accuracy, memory across hundreds of requests that each carry a 20 MB image (the journal
+keeps payloads as descriptors, so it stays flat), what forwarding to an upstream adds per
+request, and how closely a recorded stream replays.
 Nothing here is a test: it prints numbers, it asserts nothing.
 """
 
@@ -18,6 +19,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import base64
+import http.client
 import itertools
 import json
 import os
@@ -404,6 +406,98 @@ def mockopper_command(port: int) -> list[str]:
     ]
 
 
+def forwarding_overhead(direct: Target, proxy: Target, requests: int = 600) -> tuple[float, float]:
+    """Median latency (ms) of a non-streamed chat request straight to the upstream and through the proxy,
+    one at a time on kept-alive connections, interleaved."""
+    body = json.dumps(chat_body("hello", False))
+    headers = {"authorization": "Bearer bench", "content-type": "application/json"}
+    times: dict[str, list[float]] = {"direct": [], "proxy": []}
+    connections = {
+        "direct": http.client.HTTPConnection("127.0.0.1", direct.port),
+        "proxy": http.client.HTTPConnection("127.0.0.1", proxy.port),
+    }
+    for i in range(requests + 50):
+        for name, connection in connections.items():
+            started = time.perf_counter()
+            connection.request("POST", "/v3/compat/chat/completions", body, headers)
+            response = connection.getresponse()
+            response.read()
+            assert response.status == 200, response.status
+            if i >= 50:  # after a warm-up
+                times[name].append((time.perf_counter() - started) * 1000)
+    for connection in connections.values():
+        connection.close()
+    return statistics.median(times["direct"]), statistics.median(times["proxy"])
+
+
+async def _stream_offsets(port: int, text: str) -> list[float]:
+    """When each content chunk of a streamed chat reply arrived, in ms from sending the request."""
+    body = json.dumps(chat_body(text, True)).encode()
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    loop = asyncio.get_running_loop()
+    sent = loop.time()
+    writer.write(
+        b"POST /v3/compat/chat/completions HTTP/1.1\r\nhost: x\r\nauthorization: Bearer b\r\n"
+        b"content-type: application/json\r\nconnection: close\r\ncontent-length: "
+        + str(len(body)).encode()
+        + b"\r\n\r\n"
+        + body
+    )
+    await writer.drain()
+    offsets: list[float] = []
+    while True:
+        data = await reader.read(65536)
+        if not data:
+            break
+        now = (loop.time() - sent) * 1000
+        offsets += [now] * len(_CONTENT.findall(data))  # a content delta that is not empty
+    writer.close()
+    return offsets
+
+
+_CONTENT = re.compile(rb'"content":"(?!")')
+
+
+def replay_accuracy(upstream: Target, runs: int = 20) -> tuple[float, float, int, int]:
+    """Record a paced stream through `mockopper record`, replay it `runs` times: the error of each chunk's
+    arrival against its recorded offset (median and p95, ms), the chunks compared, and the chunks recorded."""
+    import yaml
+
+    recording = WORK / "recorded.yaml"
+    recording.unlink(missing_ok=True)
+    base = f"http://127.0.0.1:{upstream.port}/v3/compat"
+    mockopper = str(Path(PY).parent / "mockopper")
+    recorder = Target("recorder", [mockopper, "record", "--upstream", base, "--out", str(recording), "--quiet"], 0)
+    recorder.port = free_port()
+    recorder.command += ["--port", str(recorder.port)]
+    recorder.start()
+    try:
+        asyncio.run(_stream_offsets(recorder.port, "record me"))
+        deadline = time.monotonic() + 10
+        while "record me" not in (recording.read_text() if recording.exists() else ""):
+            assert time.monotonic() < deadline, "the recording was not written"
+            time.sleep(0.01)
+    finally:
+        recorder.stop()
+    rules = yaml.safe_load(recording.read_text())["rules"]
+    [recorded] = [r for r in rules if r["match"].get("message", {}).get("equals") == "record me"]
+    at_ms = recorded["reply"]["stream"]["at_ms"]
+    replay = Target("replay", [mockopper, "serve", "--scenario", str(recording), "--quiet"], 0)
+    replay.port = free_port()
+    replay.command += ["--port", str(replay.port)]
+    replay.start()
+    errors: list[float] = []
+    try:
+        for _ in range(runs):
+            got = asyncio.run(_stream_offsets(replay.port, "record me"))
+            assert len(got) == len(at_ms), (len(got), len(at_ms))
+            errors.extend(abs(a - b) for a, b in zip(got, at_ms, strict=True))
+    finally:
+        replay.stop()
+    errors.sort()
+    return statistics.median(errors), errors[int(len(errors) * 0.95)], len(errors), len(at_ms)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--seconds", type=int, default=4, help="length of each wrk run")
@@ -469,6 +563,34 @@ def main() -> None:
     finally:
         fresh.stop()
     images_row, image_growth = image_section(args)
+    # Record and replay: a forwarding proxy in front of a fresh upstream, then a recording replayed.
+    upstream = Target("mockopper", [*mock.command], free_port())
+    upstream.command[upstream.command.index(str(mock.port))] = str(upstream.port)
+    (WORK / "forward.yaml").write_text("rules: []\n")
+    proxy = Target(
+        "proxy",
+        [
+            str(Path(PY).parent / "mockopper"),
+            "serve",
+            "--scenario",
+            str(WORK / "forward.yaml"),
+            "--upstream",
+            f"http://127.0.0.1:{upstream.port}/v3/compat",
+            "--port",
+            "0",
+            "--quiet",
+        ],
+        free_port(),
+    )
+    proxy.command[proxy.command.index("0")] = str(proxy.port)
+    upstream.start()
+    proxy.start()
+    try:
+        direct_ms, proxied_ms = forwarding_overhead(upstream, proxy)
+        replay_median, replay_p95, replay_chunks, recorded_chunks = replay_accuracy(upstream)
+    finally:
+        proxy.stop()
+        upstream.stop()
 
     def row(label: str, results: dict[str, Load]) -> None:
         m = results["mockopper"]
@@ -504,6 +626,14 @@ def main() -> None:
         f"over {gaps} gaps; ttft error median {ttft_err:.2f} ms |"
     )
     print(images_row)
+    print(
+        f"| forwarding (non-streamed chat, one at a time) | direct p50 {direct_ms:.2f} ms, through "
+        f"`serve --upstream` p50 {proxied_ms:.2f} ms: +{proxied_ms - direct_ms:.2f} ms per request |"
+    )
+    print(
+        f"| replayed chunk offsets vs recorded | error median {replay_median:.2f} ms, p95 {replay_p95:.2f} ms "
+        f"over {replay_chunks} chunks ({recorded_chunks}-chunk stream, 20 replays) |"
+    )
     print()
     ratio = plain["mockopper"].rps / plain["starlette"].rps
     print(f"targets: non-streamed >= 0.7 x starlette: {ratio:.2f}", end="")
@@ -514,7 +644,8 @@ def main() -> None:
             end="",
         )
     print(f"; start < 0.5 s: {start:.3f}; fixture < 2 ms: {overhead:.2f}", end="")
-    print(f"; image RSS growth < 100 MiB: {image_growth:.0f}")
+    print(f"; image RSS growth < 100 MiB: {image_growth:.0f}", end="")
+    print(f"; forwarding < 1 ms: {proxied_ms - direct_ms:.2f}; replay p95 < 2 ms: {replay_p95:.2f}")
 
 
 if __name__ == "__main__":

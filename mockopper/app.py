@@ -2,17 +2,21 @@
 
 Every compat request goes through `MockApp.handle`: authenticate -> parse (the
 surface's dialect) -> decide (the engine walks the fallback chain) -> record (the
-journal) -> respond (render or stream, with the reply's pacing and faults).
+journal) -> respond (render or stream, with the reply's pacing and faults). With an
+upstream (`serve --upstream`), a request no rule answers is forwarded instead
+(`forwarding.Upstream`), and with `--record` the exchange becomes a rule (`recorder`).
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import functools
 import json
 import math
 import re
 import time
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 from urllib.parse import parse_qsl
@@ -33,6 +37,7 @@ from mockopper.dialects import all_surfaces
 from mockopper.dialects.base import Call, RequestError, Route, Surface, not_found_body
 from mockopper.engine import Answer, Decision, Engine, Failure
 from mockopper.fleet import fleet
+from mockopper.forwarding import Upstream
 from mockopper.history import History
 from mockopper.journal import DEFAULT_BODY_LIMIT, Journal, RequestRecord, redact_headers, redact_query
 from mockopper.loader import load_file
@@ -77,6 +82,10 @@ class Settings:
     max_sessions: int = 1000
     trace_size: int = 1000
     seed: int | None = None
+    upstream: str | None = None  # forward what no rule answers to this compat base URL
+    upstream_timeout: float = 600  # seconds the upstream may take to answer (connecting: at most 10)
+    record: str | None = None  # record forwarded exchanges into this scenario file
+    redact: tuple[str, ...] = ()  # patterns replaced with *** in recordings
 
 
 def _json_bytes(value: Any) -> bytes:
@@ -154,6 +163,13 @@ class MockApp:
         self.traces = TraceStore(self.settings.trace_size)  # each call's span is read from its journal record
         self.journal.subscribe(self.traces.on_journal)
         self.surfaces = all_surfaces()
+        self.upstream = Upstream(
+            self.settings.upstream,
+            timeout=self.settings.upstream_timeout,
+            record=self.settings.record,
+            redact=self.settings.redact,
+            base_path=BASE_PATH,
+        )
         self.asgi = self._build()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -236,7 +252,12 @@ class MockApp:
         routes += opper_routes(self, self._authenticate)
         routes.append(StarletteRoute("/{path:path}", _Unrouted(self, compat)))
         middleware = [Middleware(_CORS, origins=self.settings.cors_origins)]
-        return Starlette(routes=routes, middleware=middleware)
+        return Starlette(routes=routes, middleware=middleware, lifespan=self._lifespan)
+
+    @contextlib.asynccontextmanager
+    async def _lifespan(self, app: Starlette) -> AsyncIterator[None]:
+        yield
+        await self.upstream.aclose()  # the upstream connection pool goes with the server
 
     # --- the pipeline -----------------------------------------------------------------
 
@@ -263,6 +284,7 @@ class MockApp:
         # One id per request, sent under the header names the surface's vendor uses.
         request_id = self._request_id(call, record)
         ids = [(name, request_id) for name in surface.request_id_headers]
+        raw = b""
         try:
             if refused is not None:
                 raise RequestError(400, f"Invalid {SESSION_HEADER} header: {refused}.", code="invalid_session")
@@ -271,12 +293,18 @@ class MockApp:
                 return self._error(surface, call, record, failure, started, ids, request_id)
             if surface.kind == "list":
                 return self._models(surface, call, record, started, ids)
-            body = await self._read_json(headers, receive)
+            raw = await self._read_body(headers, receive)
+            body = _decode_json(raw)
             if surface.kind == "direct":
                 return self._direct(surface, call, body, record, started)
             turn = self._decide(surface, call, body, record, ids)
         except RequestError as exc:
+            if exc.unknown_reference and self.upstream.forwards(True):
+                # It continues what the upstream answered: forwarded, but not recordable on its own.
+                return self._forward(surface, call, scope, raw, None, record, started, ids, request_id)
             return self._error(surface, call, record, exc.failure(), started, ids, request_id)
+        if self._forwards(turn):
+            return self._forward(surface, call, scope, raw, turn.conv, record, started, ids, request_id)
         if turn.failure is not None:
             return self._error(surface, call, record, turn.failure, started, turn.headers, request_id)
         assert turn.answer is not None
@@ -382,6 +410,7 @@ class MockApp:
                 delay_ms=answer.delay_ms,
                 seed=fakes.derive(answer.key, "pacing"),
                 on_done=done,
+                started=started,
             )
         if fault is not None and fault.error_after is not None:
             failure = replace(_fault_failure(answer), delay_ms=answer.delay_ms)
@@ -392,6 +421,29 @@ class MockApp:
         self.journal.keep_response(record, body, len(payload))
         record.response_headers = dict(headers)
         return BodyResponse(200, payload, headers, delay_ms=answer.delay_ms, fault=fault, on_done=done)
+
+    # --- forwarding (serve --upstream) -------------------------------------------------
+
+    def _forwards(self, turn: _Turn) -> bool:
+        """Whether this request goes to the upstream: forwarding is on and no rule answered it."""
+        return self.upstream.forwards(turn.decision.unmatched)
+
+    def _forward(
+        self,
+        surface: Surface,
+        call: Call,
+        scope: Scope,
+        raw: bytes,
+        conv: Conversation | None,
+        record: RequestRecord,
+        started: float,
+        ids: Sequence[tuple[str, str]],
+        request_id: str,
+    ) -> ASGIApp:
+        def refuse(failure: Failure) -> ASGIApp:  # the upstream cannot be reached: the surface's 502 (or 504)
+            return self._error(surface, call, record, failure, started, ids, request_id)
+
+        return self.upstream.http(self.journal, surface, call, scope, raw, conv, record, started, refuse)
 
     def _error(
         self,
@@ -533,6 +585,12 @@ class MockApp:
             except RequestError as exc:
                 failure = exc.failure()
             try:
+                if turn is not None and self._forwards(turn):
+                    refuse = functools.partial(self._socket_error, websocket, surface, record, started=started)
+                    args = (self.journal, websocket, surface, call, body, turn.conv, record, started, refuse)
+                    if await self.upstream.socket(*args):
+                        continue
+                    return  # the caller left, or the upstream dropped the connection
                 if failure is not None:
                     await self._socket_error(websocket, surface, record, failure, started)
                     continue
@@ -576,6 +634,7 @@ class MockApp:
                 seed=fakes.derive(answer.key, "pacing"),
                 closed=closed,
                 playback=playback,
+                started=started,
             )
         finally:
             record.outcome = outcome
@@ -633,8 +692,8 @@ class MockApp:
             return Failure(401, "Invalid API key.", code="invalid_api_key", source="request")
         return None
 
-    async def _read_json(self, headers: dict[str, str], receive: Receive) -> Any:
-        """The body as JSON; a 413 past `max_body_bytes`, declared or not (chunked).
+    async def _read_body(self, headers: dict[str, str], receive: Receive) -> bytes:
+        """The body's bytes; a 413 past `max_body_bytes`, declared or not (chunked).
 
         An oversized body is still read to its end (up to a bound) and thrown away: a server
         that answers while the client is still sending resets the connection, and the client
@@ -665,7 +724,7 @@ class MockApp:
             raise RequestError(
                 413, f"Request body too large: {shown}, the limit is {limit} bytes.", code="request_too_large"
             )
-        return _decode_json(chunks[0] if len(chunks) == 1 else b"".join(chunks))
+        return chunks[0] if len(chunks) == 1 else b"".join(chunks)
 
 
 # How much of an oversized body is read and discarded before the 413 goes out anyway.

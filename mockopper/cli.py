@@ -1,4 +1,4 @@
-"""The `mockopper` command: serve, check, list, schema.
+"""The `mockopper` command: serve, record, check, list, schema.
 
 A thin shell over the package: scenario problems become `click.ClickException`s here,
 at this one boundary.
@@ -89,6 +89,45 @@ def main() -> None:
     """A local, offline, deterministic mock of Opper's compat API."""
 
 
+def _server_options(command: Any) -> Any:
+    """The options `serve` and `record` share."""
+    options = [
+        click.option("--host", default="127.0.0.1", show_default=True, help="Interface to bind; loopback by default."),
+        click.option(
+            "--port",
+            "-p",
+            default=DEFAULT_PORT,
+            show_default=True,
+            type=click.IntRange(0, 65535),
+            help="Port (0 to 65535); 0 picks a free one.",
+        ),
+        click.option("--api-key", default=None, help="Accept only this API key (any key is accepted otherwise)."),
+        click.option(
+            "--admin-token", default=None, help="Require this token for the admin API (and allow non-loopback)."
+        ),
+        click.option(
+            "--cors-origin", "cors_origins", multiple=True, help="Allowed browser origin (repeatable; default any)."
+        ),
+        click.option(
+            "--redact",
+            multiple=True,
+            metavar="REGEX",
+            help="Replace what this pattern matches with *** in the recording (repeatable).",
+        ),
+        click.option(
+            "--upstream-timeout",
+            default=600.0,
+            show_default=True,
+            type=float,
+            help="Seconds the upstream may take to answer before the caller gets a 504.",
+        ),
+        click.option("--quiet", "-q", is_flag=True, help="Do not log each request."),
+    ]
+    for option in reversed(options):
+        command = option(command)
+    return command
+
+
 @main.command()
 @click.option(
     "--scenario",
@@ -97,19 +136,20 @@ def main() -> None:
     show_default=True,
     help="Scenario file, or the name of a bundled one (flaky.yaml, tools.yaml, ...).",
 )
-@click.option("--host", default="127.0.0.1", show_default=True, help="Interface to bind; loopback by default.")
 @click.option(
-    "--port",
-    "-p",
-    default=DEFAULT_PORT,
-    show_default=True,
-    type=click.IntRange(0, 65535),
-    help="Port (0 to 65535); 0 picks a free one.",
+    "--upstream",
+    default=None,
+    metavar="URL",
+    help="Forward requests no rule answers to this compat API (e.g. https://api.opper.ai/v3/compat).",
+)
+@click.option(
+    "--record",
+    "record_file",
+    default=None,
+    metavar="FILE",
+    help="Record every forwarded exchange as a rule in FILE (needs --upstream).",
 )
 @click.option("--seed", type=int, default=None, help="Override the scenario's seed.")
-@click.option("--api-key", default=None, help="Accept only this API key (any key is accepted otherwise).")
-@click.option("--admin-token", default=None, help="Require this token for the admin API (and allow non-loopback).")
-@click.option("--cors-origin", "cors_origins", multiple=True, help="Allowed browser origin (repeatable; default any).")
 @click.option("--watch", is_flag=True, help="Reload the scenario file when it changes.")
 @click.option(
     "--max-body",
@@ -142,43 +182,92 @@ def main() -> None:
     type=click.IntRange(min=1),
     help="Sessions (x-mockopper-session) kept at once; the least recently used goes first.",
 )
-@click.option("--quiet", "-q", is_flag=True, help="Do not log each request.")
+@_server_options
 def serve(
     scenario: str,
-    host: str,
-    port: int,
+    upstream: str | None,
+    record_file: str | None,
     seed: int | None,
-    api_key: str | None,
-    admin_token: str | None,
-    cors_origins: tuple[str, ...],
     watch: bool,
     max_body: int,
     journal_size: int,
     journal_body_limit: int,
     history_size: int,
     max_sessions: int,
-    quiet: bool,
+    **options: Any,
 ) -> None:
     """Serve the mock compat API until interrupted."""
-    import uvicorn
-
-    from mockopper.app import BASE_PATH, MockApp, Settings
-    from mockopper.loader import resolve
-    from mockopper.server import bind, quiet_dropped_connections
-
-    loaded = _load(scenario)
-    settings = Settings(
-        api_key=api_key,
-        admin_token=admin_token,
-        cors_origins=cors_origins or ("*",),
+    if record_file is not None and upstream is None:
+        raise click.UsageError("--record needs --upstream: a recording keeps what the upstream answers.")
+    if options["redact"] and record_file is None:
+        raise click.UsageError("--redact applies to recordings: give --record FILE too.")
+    _serve(
+        _load(scenario),
+        scenario_path=scenario if watch else None,
+        upstream=upstream,
+        record=record_file,
+        seed=seed,
         max_body_bytes=max_body,
         journal_size=journal_size,
         journal_body_limit=journal_body_limit,
         history_size=history_size,
         max_sessions=max_sessions,
-        seed=seed,
+        **options,
     )
-    app = MockApp(loaded, settings)
+
+
+@main.command()
+@click.option(
+    "--upstream", required=True, metavar="URL", help="The compat API to record (e.g. https://api.opper.ai/v3/compat)."
+)
+@click.option(
+    "--out", "-o", required=True, metavar="FILE", help="The scenario file to record into (extended if it exists)."
+)
+@_server_options
+def record(upstream: str, out: str, **options: Any) -> None:
+    """Forward every request to the upstream and record each exchange as a rule in FILE."""
+    from mockopper.scenarios import Scenario
+
+    _serve(Scenario(name="record"), scenario_path=None, upstream=upstream, record=out, **options)
+
+
+def _serve(
+    loaded: Any,
+    *,
+    scenario_path: str | None,
+    host: str,
+    port: int,
+    api_key: str | None,
+    admin_token: str | None,
+    cors_origins: tuple[str, ...],
+    upstream: str | None,
+    record: str | None,
+    redact: tuple[str, ...],
+    upstream_timeout: float,
+    quiet: bool,
+    **settings: Any,
+) -> None:
+    import uvicorn
+
+    from mockopper.app import BASE_PATH, MockApp, Settings
+    from mockopper.loader import resolve
+    from mockopper.recorder import RecordingError
+    from mockopper.server import bind, quiet_dropped_connections
+
+    config = Settings(
+        api_key=api_key,
+        admin_token=admin_token,
+        cors_origins=cors_origins or ("*",),
+        upstream=upstream,
+        upstream_timeout=upstream_timeout,
+        record=record,
+        redact=redact,
+        **settings,
+    )
+    try:
+        app = MockApp(loaded, config)
+    except (RecordingError, ValueError) as exc:
+        raise click.ClickException(str(exc)) from None
     try:
         sock = bind(host, port)
     except OSError as exc:
@@ -201,21 +290,27 @@ def serve(
     click.echo(f"Inspector  {url}/__mockopper/")
     for line in _setup_lines(url, base):
         click.echo("  " + line)
+    if upstream is not None:
+        from mockopper.upstream import display_url
+
+        click.echo(f"Upstream   {display_url(upstream)} (what no rule answers is forwarded there)")
+    if record is not None:
+        click.echo(f"Recording  {record}")
     sys.stdout.flush()
 
     if not quiet:
         app.journal.subscribe(_log_line)
     stop = threading.Event()
-    if watch:
-        path = resolve(scenario)
+    if scenario_path is not None:
+        path = resolve(scenario_path)
         threading.Thread(target=_watch, args=(path, app, stop), daemon=True, name="mockopper-watch").start()
         click.echo(f"Watching   {path}")
     quiet_dropped_connections()
-    config = uvicorn.Config(
-        app, log_level="warning", access_log=False, lifespan="off", timeout_graceful_shutdown=1, server_header=False
+    server_config = uvicorn.Config(
+        app, log_level="warning", access_log=False, lifespan="on", timeout_graceful_shutdown=1, server_header=False
     )
     try:
-        uvicorn.Server(config).run(sockets=[sock])
+        uvicorn.Server(server_config).run(sockets=[sock])
     finally:
         stop.set()
 
@@ -224,6 +319,7 @@ def _log_line(event: str, record: Any) -> None:
     if event != "done" or record is None:
         return
     rule = f" rule {record.rule!r}" if record.rule else (" UNMATCHED" if record.unmatched else "")
+    rule += (" FORWARDED" + (" (recorded)" if record.recorded else "")) if record.forwarded else ""
     model = f" {record.answered_by or record.model}" if (record.answered_by or record.model) else ""
     took = f" {record.duration_ms:.1f}ms" if record.duration_ms is not None else ""
     extra = f" ({record.outcome})" if record.outcome not in ("complete", "error") else ""

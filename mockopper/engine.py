@@ -14,8 +14,8 @@ import random
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 from mockopper import fakes, formats
@@ -108,6 +108,11 @@ class ToolCall:
     arguments: str
     chunks: tuple[str, ...]
     id: str | None = None  # scripted id; dialects generate one otherwise
+    at_ms: tuple[float, ...] = ()  # a recorded stream: when each chunk goes out (ms from the request's start)
+
+    def timed(self) -> Iterator[tuple[str, float | None]]:
+        """The argument chunks, each with its recorded offset (None when not recorded)."""
+        return _timed(self.chunks, self.at_ms)
 
 
 @dataclass(slots=True)
@@ -131,6 +136,9 @@ class Answer:
     seed: int = 0
     cost: float | None = None  # USD: scripted by the reply, else priced by Opper's layer
     guards: tuple[GuardReport, ...] = ()  # the guards that checked this call, for dialects that render them
+    # A recorded stream: its text and reasoning chunks and their offsets (ms from the request's start).
+    recorded_text: tuple[tuple[str, ...], tuple[float, ...]] | None = None
+    recorded_reasoning: tuple[tuple[str, ...], tuple[float, ...]] | None = None
 
     def ident(self, prefix: str, label: object = "", length: int = 24) -> str:
         """A deterministic id for part `label` of this answer."""
@@ -138,12 +146,27 @@ class Answer:
 
     @property
     def text_chunks(self) -> tuple[str, ...]:
-        """The text cut into stream chunks by the reply's pacing."""
+        """The text cut into stream chunks: as recorded, else by the reply's pacing."""
+        if self.recorded_text is not None:
+            return self.recorded_text[0]
         return chunk_text(self.text, self.pacing.chunk)
 
     @property
     def reasoning_chunks(self) -> tuple[str, ...]:
+        if self.recorded_reasoning is not None:
+            return self.recorded_reasoning[0]
         return chunk_text(self.reasoning, self.pacing.chunk)
+
+    def timed_text(self) -> Iterator[tuple[str, float | None]]:
+        """The text chunks, each with its recorded offset (None when not recorded)."""
+        if self.recorded_text is not None:
+            return _timed(*self.recorded_text)
+        return _timed(self.text_chunks, ())
+
+    def timed_reasoning(self) -> Iterator[tuple[str, float | None]]:
+        if self.recorded_reasoning is not None:
+            return _timed(*self.recorded_reasoning)
+        return _timed(self.reasoning_chunks, ())
 
     def call_id(self, index: int, prefix: str) -> str:
         call = self.tool_calls[index]
@@ -543,6 +566,8 @@ class Engine:
             answer.text = _continuing(answer.text, conv.prefill)
         if reply.reasoning is not None:
             answer.reasoning = compile_template(reply.reasoning).render(ctx)
+        if pacing.recorded:
+            self._replay_chunks(answer, reply, pacing)
         answer.finish_reason = reply.finish_reason or ("tool_calls" if answer.tool_calls else "stop")
         usage = reply.usage
         answer.input_tokens = usage.input_tokens if usage and usage.input_tokens is not None else (conv.input_tokens())
@@ -555,6 +580,31 @@ class Engine:
                 + sum(estimate_tokens(c.name) + estimate_tokens(c.arguments) for c in answer.tool_calls)
             )
         return answer
+
+    @staticmethod
+    def _replay_chunks(answer: Answer, reply: Reply, pacing: StreamSpec) -> None:
+        """Cut a recorded stream's chunks into the answer's parts (the scenario check made sure they fit)."""
+        lengths: list[int | None] = []
+        if reply.reasoning is not None:
+            lengths.append(len(answer.reasoning))
+        if reply.json_value is not None:
+            lengths.append(None)
+        elif reply.text is not None:
+            lengths.append(len(answer.text))
+        lengths += [len(call.arguments) for call in answer.tool_calls]
+        sections = pacing.split(lengths)
+        if sections is None:
+            return  # cannot happen for a checked scenario: fall back to generated chunking
+        parts = iter(sections)
+        if reply.reasoning is not None:
+            answer.recorded_reasoning = next(parts)
+        if reply.json_value is not None or reply.text is not None:
+            answer.recorded_text = next(parts)
+            if reply.json_value is not None:
+                answer.text = "".join(answer.recorded_text[0])  # the JSON exactly as it was streamed
+        answer.tool_calls = tuple(
+            replace(call, chunks=chunks, at_ms=at) for call, (chunks, at) in zip(answer.tool_calls, parts, strict=False)
+        )
 
     def _tool_calls(
         self, conv: Conversation, reply: Reply, ctx: _Context, rng: random.Random, pacing: StreamSpec, now: int
@@ -617,6 +667,11 @@ def _continuing(text: str, prefill: str) -> str:
 
 class _Unanswerable(Exception):
     """A rule's reply does not fit the request (say, `tool_calls: auto` with no tools)."""
+
+
+def _timed(chunks: Sequence[str], at_ms: Sequence[float]) -> Iterator[tuple[str, float | None]]:
+    for i, chunk in enumerate(chunks):
+        yield chunk, (at_ms[i] if i < len(at_ms) else None)
 
 
 def chunk_arguments(text: str, pacing: StreamSpec) -> tuple[str, ...]:

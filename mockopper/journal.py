@@ -106,6 +106,8 @@ class RequestRecord:
     guard_findings: list[dict[str, str]] = field(default_factory=list)
     trace_id: str | None = None
     span: dict[str, Any] | None = None
+    forwarded: bool = False  # no rule answered: the upstream did (serve --upstream)
+    recorded: bool = False  # the forwarded exchange became a rule of the recording
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -7,6 +7,7 @@ YAML into these models and maps validation errors back to file lines.
 
 from __future__ import annotations
 
+import json
 import re
 from typing import Annotated, Any, Literal
 
@@ -69,6 +70,23 @@ def _check_templates_in(value: Any) -> Any:
     elif isinstance(value, list):
         for item in value:
             _check_templates_in(item)
+    return value
+
+
+_DYNAMIC: Any = object()
+
+
+def _fixed_value(value: Any) -> Any:
+    """A JSON-like value with every string template rendered, when none needs a request (else _DYNAMIC)."""
+    if isinstance(value, str):
+        fixed = templates.compile_template(value).fixed
+        return _DYNAMIC if fixed is None else fixed
+    if isinstance(value, dict):
+        items = {k: _fixed_value(v) for k, v in value.items()}
+        return _DYNAMIC if any(v is _DYNAMIC for v in items.values()) else items
+    if isinstance(value, list):
+        listed = [_fixed_value(v) for v in value]
+        return _DYNAMIC if any(v is _DYNAMIC for v in listed) else listed
     return value
 
 
@@ -153,12 +171,63 @@ class ToolCallSpec(_Model):
 
 
 class StreamSpec(_Model):
-    """How a streamed reply is paced and cut into chunks."""
+    """How a streamed reply is paced and cut into chunks.
+
+    Either generated pacing (`chunk`, `ttft_ms`, `interval_ms`, `jitter_ms`) or a recorded
+    stream: `chunks`, the content pieces in the order they stream (the reply's reasoning,
+    then its text or JSON, then each tool call's arguments), and `at_ms`, when each one
+    goes out, in milliseconds from the request's start.
+    """
 
     chunk: Literal["word", "char", "line"] | Annotated[int, Field(ge=1)] = "word"
     ttft_ms: Annotated[float, Field(ge=0)] = 0
     interval_ms: Annotated[float, Field(ge=0)] = 0
     jitter_ms: Annotated[float, Field(ge=0)] = 0
+    chunks: list[Annotated[str, Field(min_length=1)]] | None = None
+    at_ms: list[Annotated[float, Field(ge=0)]] | None = None
+
+    @model_validator(mode="after")
+    def _recorded(self) -> StreamSpec:
+        if (self.chunks is None) != (self.at_ms is None):
+            raise ValueError("chunks and at_ms go together: one offset for each chunk")
+        if self.chunks is None or self.at_ms is None:
+            return self
+        generated = sorted(self.model_fields_set & {"chunk", "ttft_ms", "interval_ms", "jitter_ms"})
+        if generated:
+            raise ValueError(f"recorded chunks take no {', '.join(generated)}: at_ms says when each chunk goes out")
+        if len(self.chunks) != len(self.at_ms):
+            raise ValueError(f"chunks has {len(self.chunks)} entries but at_ms has {len(self.at_ms)}: give one each")
+        for i in range(1, len(self.at_ms)):
+            if self.at_ms[i] < self.at_ms[i - 1]:
+                raise ValueError(
+                    f"at_ms must not decrease: entry {i} ({self.at_ms[i]:g}) is before entry {i - 1} "
+                    f"({self.at_ms[i - 1]:g})"
+                )
+        return self
+
+    @property
+    def recorded(self) -> bool:
+        return self.chunks is not None
+
+    def split(self, lengths: list[int | None]) -> list[tuple[tuple[str, ...], tuple[float, ...]]] | None:
+        """The recorded chunks cut into consecutive sections of the given lengths in characters
+        (None: whatever is left); None when a chunk straddles two sections or lengths do not add up."""
+        chunks, at = self.chunks or [], self.at_ms or []
+        out: list[tuple[tuple[str, ...], tuple[float, ...]]] = []
+        i = 0
+        for length in lengths:
+            start = i
+            if length is None:
+                i = len(chunks)
+            else:
+                size = 0
+                while size < length and i < len(chunks):
+                    size += len(chunks[i])
+                    i += 1
+                if size != length:
+                    return None
+            out.append((tuple(chunks[start:i]), tuple(at[start:i])))
+        return out if i == len(chunks) else None
 
 
 class FaultSpec(_Model):
@@ -277,7 +346,59 @@ class Reply(_Model):
             raise ValueError("an error reply takes no reasoning or stream settings")
         if self.error is not None and self.cost is not None:
             raise ValueError("an error reply costs nothing: remove 'cost'")
+        if self.stream is not None and self.stream.recorded:
+            self._check_recorded(self.stream)
         return self
+
+    def _check_recorded(self, stream: StreamSpec) -> None:
+        """Recorded chunks must add up to the reply's content: reasoning, then text (or JSON), then arguments."""
+        parts: list[tuple[str, str]] = []  # (what, its text)
+        for what, value in (("reasoning", self.reasoning), ("text", self.text)):
+            if value is not None:
+                fixed = templates.compile_template(value).fixed
+                if fixed is None:
+                    raise ValueError(f"recorded stream chunks need a fixed {what}: it has template expressions")
+                parts.append((what, fixed))
+        if isinstance(self.tool_calls, list):
+            from mockopper.streaming import compact_json
+
+            for i, call in enumerate(self.tool_calls):
+                if isinstance(call.arguments, str):
+                    text = None if call.arguments == "auto" else templates.compile_template(call.arguments).fixed
+                else:
+                    value = _fixed_value(call.arguments)
+                    text = None if value is _DYNAMIC else compact_json(value)
+                if text is None:
+                    raise ValueError(f"recorded stream chunks need fixed arguments for tool call {i + 1}")
+                parts.append((f"tool call {i + 1}'s arguments", text))
+        elif self.tool_calls == "auto":
+            raise ValueError("recorded stream chunks need scripted tool calls, not 'tool_calls: auto'")
+        lengths: list[int | None] = [len(text) for _, text in parts]
+        if self.json_value is not None:
+            if self.json_value == "auto":
+                raise ValueError("recorded stream chunks need a json value, not 'json: auto'")
+            lengths.append(None)
+        sections = stream.split(lengths)
+        joined = "".join(stream.chunks or [])
+        if sections is None:
+            wanted = "".join(text for _, text in parts)
+            shown = " + ".join(what for what, _ in parts) or "nothing"
+            raise ValueError(
+                f"stream.chunks joined ({len(joined)} characters) must equal the reply's {shown}"
+                f" ({len(wanted)} characters), with no chunk spanning two of them"
+                + (" (the JSON comes after those)" if self.json_value is not None else "")
+            )
+        for (what, text), (pieces, _) in zip(parts, sections, strict=False):
+            if "".join(pieces) != text:
+                raise ValueError(f"stream.chunks do not spell the reply's {what}: joined they read differently")
+        if self.json_value is not None:
+            pieces, _ = sections[-1]
+            try:
+                value = json.loads("".join(pieces))
+            except ValueError:
+                raise ValueError("the chunks after the reasoning must spell the reply's json as JSON text") from None
+            if value != _fixed_value(self.json_value):
+                raise ValueError("the chunks after the reasoning spell other JSON than the reply's json value")
 
     @property
     def kind(self) -> str:

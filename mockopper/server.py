@@ -95,7 +95,7 @@ class MockServer:
             self.app,
             log_level="warning",
             access_log=False,
-            lifespan="off",
+            lifespan="on",
             timeout_graceful_shutdown=1,
             ws_ping_interval=None,
         )

@@ -12,6 +12,7 @@ import asyncio
 import json
 import random
 import re
+import time
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -22,9 +23,12 @@ from mockopper.scenarios import FaultSpec, StreamSpec
 
 __all__ = [
     "BodyResponse",
+    "ClientWatch",
     "Event",
     "Playback",
+    "SSEReader",
     "SSEResponse",
+    "ServerEvent",
     "chunk_text",
     "compact_json",
     "frame",
@@ -67,11 +71,16 @@ def chunk_text(text: str, chunk: str | int) -> tuple[str, ...]:
 
 @dataclass(slots=True)
 class Event:
-    """One stream event. `content` marks a content delta: what pacing and faults count."""
+    """One stream event. `content` marks a content delta: what pacing and faults count.
+
+    `at_ms` is when a recorded stream sent it (ms from the request's start); it overrides
+    the generated pacing for this event.
+    """
 
     data: Mapping[str, Any] | str
     name: str | None = None
     content: bool = False
+    at_ms: float | None = None
 
     def payload(self) -> str:
         data = self.data
@@ -104,7 +113,7 @@ class Playback:
             self.omitted += 1
 
 
-class _Watch:
+class ClientWatch:
     """Cancels the current task when the client disconnects (only while active)."""
 
     def __init__(self, receive: Receive) -> None:
@@ -196,7 +205,7 @@ class BodyResponse:
                 self.on_done(Playback())
             return
         playback = Playback()
-        watch = _Watch(receive)
+        watch = ClientWatch(receive)
         try:
             if self.delay_ms or (fault is not None and fault.hang):
                 watch.start()
@@ -240,7 +249,9 @@ class SSEResponse:
         seed: int = 0,
         on_done: Callable[[Playback], None] | None = None,
         record: bool = True,
+        started: float | None = None,
     ) -> None:
+        self.started = started  # time.perf_counter() when the request arrived: what `Event.at_ms` counts from
         self.events = events
         self.headers = list(headers)
         self.pacing = pacing
@@ -254,8 +265,9 @@ class SSEResponse:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         playback = Playback()
         record = self.record
-        watch = _Watch(receive)
-        paced = bool(self.delay_ms or self.pacing.ttft_ms or self.pacing.interval_ms or self.pacing.jitter_ms)
+        watch = ClientWatch(receive)
+        pacing = self.pacing
+        paced = bool(self.delay_ms or pacing.ttft_ms or pacing.interval_ms or pacing.jitter_ms or pacing.recorded)
         fault = self.fault
         try:
             if paced or (fault is not None and fault.hang):
@@ -291,6 +303,7 @@ class SSEResponse:
                 error_events=self.error_events,
                 seed=self.seed,
                 playback=playback,
+                origin=_origin(self.started),
             )
             watch.stop()
             playback.outcome = outcome
@@ -320,11 +333,14 @@ async def play(
     error_events: Callable[[], Iterable[Event]] | None,
     seed: int,
     playback: Playback,
+    origin: float | None = None,
 ) -> str:
     """Write events with the scripted pacing; stop where the fault strikes. Returns the outcome.
 
     A fault `..._after: N` strikes before the (N+1)th content chunk; when the answer has N
-    chunks or fewer it strikes right after the last one, before the closing events.
+    chunks or fewer it strikes right after the last one, before the closing events. A
+    content event with `at_ms` goes out that long after `origin` (the request's start, in
+    the event loop's clock; default: now), whatever the generated pacing says.
     """
     strike: int | None = None
     if fault is not None and not fault.hang:
@@ -336,7 +352,9 @@ async def play(
     jitter = pacing.jitter_ms / 1000
     timed = bool(ttft or interval or jitter)
     rng = random.Random(seed) if jitter else None
-    due = loop.time() + ttft
+    now = loop.time()
+    start = now if origin is None else origin
+    due = now + ttft
     chunks = 0
     for index, event in enumerate(events):
         if index == strike:
@@ -344,7 +362,11 @@ async def play(
             assert fault is not None
             return await _strike(fault.action, write, error_events)
         if event.content:
-            if timed:
+            if event.at_ms is not None:
+                wait = start + event.at_ms / 1000 - loop.time()
+                if wait > 0:
+                    await asyncio.sleep(wait)
+            elif timed:
                 if chunks:
                     gap = interval + (rng.uniform(-jitter, jitter) if rng else 0.0)
                     due += max(0.0, gap)
@@ -390,6 +412,7 @@ async def play_frames(
     seed: int = 0,
     closed: Callable[[], Awaitable[None]],
     playback: Playback,
+    started: float | None = None,
 ) -> str:
     """Plays a stream over a WebSocket: each event's JSON as one text frame, no SSE framing.
 
@@ -409,8 +432,81 @@ async def play_frames(
         await send(data)
 
     return await play(
-        events, write, pacing=pacing, fault=fault, error_events=error_events, seed=seed, playback=playback
+        events,
+        write,
+        pacing=pacing,
+        fault=fault,
+        error_events=error_events,
+        seed=seed,
+        playback=playback,
+        origin=_origin(started),
     )
+
+
+def _origin(started: float | None) -> float | None:
+    """A `time.perf_counter()` instant in the event loop's clock."""
+    if started is None:
+        return None
+    return asyncio.get_running_loop().time() - (time.perf_counter() - started)
+
+
+@dataclass(frozen=True, slots=True)
+class ServerEvent:
+    """One event read from an SSE stream, and when its last byte arrived (ms from the request's start)."""
+
+    data: str
+    name: str | None
+    at_ms: float
+
+
+class SSEReader:
+    """Reads a `text/event-stream` as it arrives, in pieces cut anywhere: feed bytes, get whole events."""
+
+    def __init__(self) -> None:
+        self._buffer = b""
+        self._name: str | None = None
+        self._data: list[str] = []
+
+    def feed(self, data: bytes, at_ms: float) -> list[ServerEvent]:
+        self._buffer += data
+        out: list[ServerEvent] = []
+        while True:
+            cut = _LINE_END.search(self._buffer)
+            if cut is None:
+                return out
+            line = self._buffer[: cut.start()].decode("utf-8", "replace")
+            self._buffer = self._buffer[cut.end() :]
+            event = self._line(line, at_ms)
+            if event is not None:
+                out.append(event)
+
+    def close(self, at_ms: float) -> list[ServerEvent]:
+        """Whatever the stream left unterminated at its end."""
+        rest = [self._line(self._buffer.decode("utf-8", "replace"), at_ms)] if self._buffer else []
+        self._buffer = b""
+        last = self._line("", at_ms)
+        return [e for e in (*rest, last) if e is not None]
+
+    def _line(self, line: str, at_ms: float) -> ServerEvent | None:
+        if not line:
+            if not self._data:
+                self._name = None
+                return None
+            event = ServerEvent("\n".join(self._data), self._name, at_ms)
+            self._name, self._data = None, []
+            return event
+        if line.startswith(":"):
+            return None
+        key, _, value = line.partition(":")
+        value = value[1:] if value.startswith(" ") else value
+        if key == "data":
+            self._data.append(value)
+        elif key == "event":
+            self._name = value
+        return None
+
+
+_LINE_END = re.compile(rb"\r\n|\r(?!$)|\n")
 
 
 async def _strike(

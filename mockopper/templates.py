@@ -18,7 +18,7 @@ from typing import Any, Protocol
 
 from mockopper.attachments import ATTACHMENT_FIELDS
 
-__all__ = ["Expr", "RenderContext", "Template", "TemplateError", "compile_template"]
+__all__ = ["Expr", "RenderContext", "Template", "TemplateError", "compile_template", "escape"]
 
 _BLOCK = re.compile(r"\{\{(.*?)\}\}", re.S)
 _NAME = r"[A-Za-z][A-Za-z0-9_]*"
@@ -162,7 +162,9 @@ class Expr:
     filters: tuple[tuple[str, tuple[Any, ...]], ...]
 
     def evaluate(self, ctx: RenderContext) -> Any:
-        if self.path[0] == "faker":
+        if not self.path[0]:  # a quoted literal: its value is its one argument
+            value = self.args[0]
+        elif self.path[0] == "faker":
             value = ctx.faker(self.path[1], self.args, dict(self.kwargs))
         else:
             value = ctx.lookup(self.path)
@@ -178,6 +180,7 @@ class Template:
     source: str
     parts: tuple[str | Expr, ...]
     is_static: bool = False  # no expressions: renders as its source
+    fixed: str | None = None  # what it renders to when that needs no request (literals only), else None
 
     def render(self, ctx: RenderContext) -> str:
         if self.is_static:
@@ -292,6 +295,13 @@ def _split_filters(text: str) -> list[str]:
 
 def _compile_expr(source: str) -> Expr:
     pieces = _split_filters(source)
+    quoted = pieces[0].strip()
+    if len(pieces) == 1 and quoted[:1] in ("'", '"') and quoted[-1:] == quoted[:1] and len(quoted) > 1:
+        # A quoted string stands for itself: `{{ '{{' }}` writes a literal `{{`.
+        value = _literal(quoted, source)
+        if not isinstance(value, str):
+            raise TemplateError(f"{{{{{source}}}}} is not a name such as request.message or faker.name")
+        return Expr(source.strip(), ("",), (value,), (), ())
     head = _CALL.match(pieces[0])
     if not head:
         raise TemplateError(f"{{{{{source}}}}} is not a name such as request.message or faker.name")
@@ -354,4 +364,12 @@ def compile_template(source: str) -> Template:
     rest = "".join(p for p in parts if isinstance(p, str))
     if "{{" in rest:
         raise TemplateError("unclosed '{{' in template (close it with '}}')")
-    return Template(source, tuple(parts), all(isinstance(p, str) for p in parts))
+    fixed = None
+    if all(isinstance(p, str) or not p.path[0] for p in parts):
+        fixed = "".join(p if isinstance(p, str) else p.args[0] for p in parts)
+    return Template(source, tuple(parts), all(isinstance(p, str) for p in parts), fixed)
+
+
+def escape(text: str) -> str:
+    """`text` as a template that renders to exactly `text` (each `{{` becomes `{{ '{{' }}`)."""
+    return text.replace("{{", "{{ '{{' }}") if "{{" in text else text

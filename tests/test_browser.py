@@ -281,3 +281,34 @@ def test_a_page_on_another_origin_streams_tokens_as_they_arrive(
     assert stamps[-1] - stamps[0] > 150
     preflights = [r for r in mockopper.requests if r.method == "OPTIONS"]
     assert preflights == []  # the CORS preflight is answered before the pipeline, not journaled
+
+
+def test_a_frontend_records_through_the_proxy_and_the_inspector_marks_it_forwarded(
+    browser: Any, mockopper: Mockopper, other_origin: str, tmp_path: Path
+) -> None:
+    import yaml
+
+    from mockopper.server import MockServer
+
+    recording = tmp_path / "frontend.yaml"
+    with (
+        MockServer(SCENARIO) as upstream,
+        MockServer({"rules": []}, upstream=upstream.base_url, record=str(recording)) as proxy,
+    ):
+        browser.get(other_origin + "/index.html")
+        browser.execute_script(f"run({proxy.base_url!r})")
+        wait_for(browser, "return window.done === true")
+        assert browser.find_element("id", "out").text == "one two three four five six seven eight"
+        tokens = [piece for _, piece in browser.execute_script("return window.tokens")]
+        browser.get(proxy.url + "/__mockopper/")
+        wait_for(browser, "return document.querySelectorAll('#rows tr.row').length === 1")
+        [row] = browser.execute_script("return [...document.querySelectorAll('#rows tr.row')].map(r => r.innerText)")
+        assert "forwarded, recorded" in row and "200" in row
+    [rule] = yaml.safe_load(recording.read_text())["rules"]
+    assert rule["reply"]["stream"]["chunks"] == tokens  # the page's chunks, as it got them
+
+    mockopper.load(recording)  # and the page replays offline
+    browser.get(other_origin + "/index.html")
+    browser.execute_script(f"run({mockopper.base_url!r})")
+    wait_for(browser, "return window.done === true")
+    assert [piece for _, piece in browser.execute_script("return window.tokens")] == tokens

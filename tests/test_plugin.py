@@ -89,13 +89,13 @@ def test_allowed(mockopper, client):
 
 def test_the_marker_is_registered(pytester: pytest.Pytester) -> None:
     result = pytester.runpytest_subprocess("--markers")
-    result.stdout.fnmatch_lines(["@pytest.mark.mockopper(scenario=None, *, allow_unmatched=False)*"])
+    result.stdout.fnmatch_lines(["@pytest.mark.mockopper(scenario=None, *, cassette=None, allow_unmatched=False)*"])
 
 
 def test_the_plugin_imports_nothing_heavy() -> None:
     code = (
         "import sys, mockopper.plugin; heavy = [m for m in ('starlette', 'uvicorn', 'faker', 'pydantic', "
-        "'yaml') if m in sys.modules]; print(heavy)"
+        "'yaml', 'httpx') if m in sys.modules]; print(heavy)"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"

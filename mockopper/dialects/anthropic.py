@@ -30,6 +30,7 @@ from mockopper.dialects import anthropic_threads
 from mockopper.dialects.anthropic_request import AnthropicConversation, read_request
 from mockopper.dialects.base import Call, ModelInfo, RequestError, Route, Surface, retry_headers, with_cost
 from mockopper.engine import Answer, Failure, ToolCall
+from mockopper.exchange import Exchange, Recorded, RecordedError
 from mockopper.streaming import Event, chunk_text
 
 __all__ = ["ERROR_TYPES", "AnthropicErrors", "AnthropicModels", "CountTokens", "Messages"]
@@ -96,6 +97,11 @@ class AnthropicErrors:
     def error_events(self, conv: Conversation, answer: Answer | None, failure: Failure) -> Iterable[Event]:
         return [Event(self.error_body(failure), name="error")]
 
+    def read_error(self, exchange: Exchange) -> RecordedError:
+        from mockopper.dialects.anthropic_recorded import read_error
+
+        return read_error(exchange)
+
 
 # --- the shape of a reply ----------------------------------------------------------------
 
@@ -105,10 +111,10 @@ class _Reply:
     """An answer as Anthropic content: blocks' text after stop sequences, and why it stopped."""
 
     thinking: str | None  # None: no thinking block
-    thinking_chunks: tuple[str, ...]
+    thinking_chunks: tuple[tuple[str, float | None], ...]  # each piece with its recorded offset, if any
     signature: str
     text: str
-    text_chunks: tuple[str, ...]
+    text_chunks: tuple[tuple[str, float | None], ...]
     tool_calls: tuple[ToolCall, ...]
     stop_reason: str
     stop_sequence: str | None
@@ -121,24 +127,24 @@ def _signature(answer: Answer) -> str:
 
 
 def _shape(conv: Conversation, answer: Answer) -> _Reply:
-    text, chunks, calls = answer.text, answer.text_chunks, answer.tool_calls
+    text, chunks, calls = answer.text, tuple(answer.timed_text()), answer.tool_calls
     stop_reason = STOP_REASONS.get(answer.finish_reason, "end_turn")
     stop_sequence = None
     thinking: str | None = None
-    thinking_chunks: tuple[str, ...] = ()
+    thinking_chunks: tuple[tuple[str, float | None], ...] = ()
     if isinstance(conv, AnthropicConversation):
         hits = [(text.find(s), s) for s in conv.stop_sequences if s in text] if not answer.structured else []
         if hits:
             # Generation stops at the first stop sequence: the text ends before it, nothing follows.
             at, stop_sequence = min(hits)
             text, calls, stop_reason = text[:at], (), "stop_sequence"
-            chunks = chunk_text(text, answer.pacing.chunk)
+            chunks = tuple((piece, None) for piece in chunk_text(text, answer.pacing.chunk))
         if answer.reasoning and conv.thinking != "disabled":
             thinking, thinking_chunks = (
-                ("", ()) if not conv.show_thinking else (answer.reasoning, answer.reasoning_chunks)
+                ("", ()) if not conv.show_thinking else (answer.reasoning, tuple(answer.timed_reasoning()))
             )
     elif answer.reasoning:
-        thinking, thinking_chunks = answer.reasoning, answer.reasoning_chunks
+        thinking, thinking_chunks = answer.reasoning, tuple(answer.timed_reasoning())
     return _Reply(
         thinking=thinking,
         thinking_chunks=thinking_chunks,
@@ -226,14 +232,18 @@ class Messages(AnthropicErrors, Surface):
         yield _event("message_start", message={**start, "usage": self._usage(answer, min(1, answer.output_tokens))})
         blocks: list[tuple[dict[str, Any], list[Event]]] = []
         if reply.thinking is not None:
-            deltas = [_delta({"type": "thinking_delta", "thinking": piece}) for piece in reply.thinking_chunks]
+            deltas = [
+                _delta({"type": "thinking_delta", "thinking": piece}, at_ms=at) for piece, at in reply.thinking_chunks
+            ]
             deltas.append(_delta({"type": "signature_delta", "signature": reply.signature}, content=False))
             blocks.append(({"type": "thinking", "thinking": "", "signature": ""}, deltas))
         if self._has_text(reply):
-            deltas = [_delta({"type": "text_delta", "text": piece}) for piece in reply.text_chunks]
+            deltas = [_delta({"type": "text_delta", "text": piece}, at_ms=at) for piece, at in reply.text_chunks]
             blocks.append(({"type": "text", "text": ""}, deltas))
         for i, call in enumerate(reply.tool_calls):
-            deltas = [_delta({"type": "input_json_delta", "partial_json": piece}) for piece in call.chunks]
+            deltas = [
+                _delta({"type": "input_json_delta", "partial_json": piece}, at_ms=at) for piece, at in call.timed()
+            ]
             blocks.append(
                 ({"type": "tool_use", "id": answer.call_id(i, "toolu_"), "name": call.name, "input": {}}, deltas)
             )
@@ -243,13 +253,23 @@ class Messages(AnthropicErrors, Surface):
                 yield _event("ping")
             for delta in deltas:
                 assert isinstance(delta.data, dict)
-                yield Event({**delta.data, "index": index}, name=delta.name, content=delta.content)
+                yield Event({**delta.data, "index": index}, name=delta.name, content=delta.content, at_ms=delta.at_ms)
             yield _event("content_block_stop", index=index)
         stop: dict[str, Any] = {"stop_reason": reply.stop_reason, "stop_sequence": reply.stop_sequence}
         if reply.stop_reason == "refusal":
             stop["stop_details"] = _REFUSAL
         yield _event("message_delta", delta=stop, usage=with_cost({"output_tokens": answer.output_tokens}, answer))
         yield _event("message_stop")
+
+    def read_body(self, conv: Conversation, body: Any) -> Recorded:
+        from mockopper.dialects.anthropic_recorded import read_message
+
+        return read_message(body)
+
+    def read_stream(self, conv: Conversation, exchange: Exchange) -> Recorded:
+        from mockopper.dialects.anthropic_recorded import read_stream
+
+        return read_stream(exchange)
 
     def remember(self, conv: Conversation, answer: Answer, call: Call) -> None:
         """Keep a threaded request's conversation and reply under the reply's id."""
@@ -283,8 +303,10 @@ def _event(kind: str, **fields: Any) -> Event:
     return Event({"type": kind, **fields}, name=kind)
 
 
-def _delta(delta: dict[str, Any], *, content: bool = True) -> Event:
-    return Event({"type": "content_block_delta", "delta": delta}, name="content_block_delta", content=content)
+def _delta(delta: dict[str, Any], *, content: bool = True, at_ms: float | None = None) -> Event:
+    return Event(
+        {"type": "content_block_delta", "delta": delta}, name="content_block_delta", content=content, at_ms=at_ms
+    )
 
 
 class CountTokens(AnthropicErrors, Surface):

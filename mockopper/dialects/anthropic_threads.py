@@ -65,6 +65,7 @@ def resume(history: History, previous_id: str) -> Turn:
             'with `thread: {"type": "create"}` to start a new thread.',
             param="thread.previous_message_id",
             code="thread_not_found",
+            unknown_reference=True,
         )
     return turn
 

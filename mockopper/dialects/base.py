@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from mockopper.conversation import Conversation, Extras
 from mockopper.engine import Answer, Failure
+from mockopper.exchange import Exchange, Recorded, RecordedError, Unreadable
 from mockopper.fleet import ModelInfo
 from mockopper.history import History
 from mockopper.streaming import Event
@@ -41,7 +42,14 @@ class RequestError(Exception):
     """A request the surface refuses; the pipeline renders it in the surface's error shape."""
 
     def __init__(
-        self, status: int, message: str, *, param: str | None = None, code: str | None = None, type: str | None = None
+        self,
+        status: int,
+        message: str,
+        *,
+        param: str | None = None,
+        code: str | None = None,
+        type: str | None = None,
+        unknown_reference: bool = False,
     ) -> None:
         super().__init__(message)
         self.status = status
@@ -49,6 +57,9 @@ class RequestError(Exception):
         self.param = param
         self.code = code
         self.type = type
+        # The request continues something this server never answered (a previous response,
+        # interaction or thread): an upstream that answered it may know it.
+        self.unknown_reference = unknown_reference
 
     def failure(self) -> Failure:
         return Failure(
@@ -135,6 +146,25 @@ class Surface:
     def respond(self, body: Any, call: Call, *, created: int, seed: int) -> Any:
         """For kind "direct": the JSON answer, computed from the request alone (no rules)."""
         raise NotImplementedError
+
+    # --- reading an upstream's answer back (record and replay) ------------------------
+
+    def read_reply(self, conv: Conversation, exchange: Exchange) -> Recorded:
+        """What a real service answered this request with, as a neutral reply (raises Unreadable)."""
+        if exchange.status >= 400:
+            return Recorded(error=self.read_error(exchange), dropped=exchange.dropped)
+        if exchange.events is not None:
+            return self.read_stream(conv, exchange)
+        return self.read_body(conv, exchange.json())
+
+    def read_body(self, conv: Conversation, body: Any) -> Recorded:
+        raise Unreadable(f"{self.api} answers are not recorded")
+
+    def read_stream(self, conv: Conversation, exchange: Exchange) -> Recorded:
+        raise Unreadable(f"{self.api} streams are not recorded")
+
+    def read_error(self, exchange: Exchange) -> RecordedError:
+        raise Unreadable(f"{self.api} errors are not recorded")
 
     # --- errors -----------------------------------------------------------------------
 

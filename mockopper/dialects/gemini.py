@@ -29,6 +29,7 @@ from mockopper.dialects.base import (
 )
 from mockopper.dialects.google import GoogleErrors, function_args, result_text, strip_models, thought_tokens
 from mockopper.engine import Answer, Failure, ToolCall
+from mockopper.exchange import Exchange, Recorded
 from mockopper.streaming import Event
 
 __all__ = [
@@ -501,24 +502,41 @@ class GeminiGenerate(GoogleErrors, Surface):
 
     def events(self, conv: Conversation, answer: Answer) -> Iterable[Event]:
         head = self._head(answer)
-        chunks: list[list[dict[str, Any]]] = [[{"text": piece, "thought": True}] for piece in answer.reasoning_chunks]
-        chunks += [[{"text": piece}] for piece in answer.text_chunks]
-        chunks += [[{"functionCall": _function_call(call)}] for call in answer.tool_calls]
+        chunks: list[tuple[list[dict[str, Any]], float | None]] = [
+            ([{"text": piece, "thought": True}], at) for piece, at in answer.timed_reasoning()
+        ]
+        chunks += [([{"text": piece}], at) for piece, at in answer.timed_text()]
+        # A function call goes out whole, when its last argument chunk was recorded.
+        chunks += [([{"functionCall": _function_call(call)}], _last(call.at_ms)) for call in answer.tool_calls]
         finish = _FINISH[answer.finish_reason]
         usage = with_cost(self._usage(answer), answer)
         last = len(chunks) - 1
-        for i, parts in enumerate(chunks):
+        for i, (parts, at) in enumerate(chunks):
             if i < last:
-                yield Event({"candidates": [self._candidate(parts)], **head}, content=True)
+                yield Event({"candidates": [self._candidate(parts)], **head}, content=True, at_ms=at)
             else:
                 final = {"candidates": [self._candidate(parts, finish)], "usageMetadata": usage, **head}
-                yield Event(final, content=True)
+                yield Event(final, content=True, at_ms=at)
         if not chunks:
             parts = [] if finish == "SAFETY" else [{"text": ""}]
             yield Event({"candidates": [self._candidate(parts, finish)], "usageMetadata": usage, **head})
 
     def error_events(self, conv: Conversation, answer: Answer | None, failure: Failure) -> Iterable[Event]:
         return [Event(self.error_body(failure))]
+
+    def read_body(self, conv: Conversation, body: Any) -> Recorded:
+        from mockopper.dialects.google_recorded import read_generate
+
+        return read_generate(body)
+
+    def read_stream(self, conv: Conversation, exchange: Exchange) -> Recorded:
+        from mockopper.dialects.google_recorded import read_generate_stream
+
+        return read_generate_stream(exchange)
+
+
+def _last(offsets: Sequence[float]) -> float | None:
+    return offsets[-1] if offsets else None
 
 
 class GeminiCountTokens(GoogleErrors, Surface):

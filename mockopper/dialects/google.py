@@ -15,6 +15,7 @@ from typing import Any
 from mockopper.conversation import estimate_tokens
 from mockopper.dialects.base import retry_headers
 from mockopper.engine import Answer, Failure, ToolCall
+from mockopper.exchange import Exchange, RecordedError
 
 __all__ = [
     "STATUS",
@@ -89,6 +90,11 @@ class GoogleErrors:
 
     def error_headers(self, failure: Failure) -> list[tuple[str, str]]:
         return retry_headers(failure)
+
+    def read_error(self, exchange: Exchange) -> RecordedError:
+        from mockopper.dialects.google_recorded import read_error
+
+        return read_error(exchange)
 
 
 def strip_models(model: str) -> str:

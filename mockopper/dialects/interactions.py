@@ -40,6 +40,7 @@ from mockopper.dialects.google import (
     thought_tokens,
 )
 from mockopper.engine import Answer, Failure
+from mockopper.exchange import Exchange, Recorded
 from mockopper.history import Turn
 from mockopper.streaming import Event
 
@@ -383,6 +384,7 @@ class Interactions(GoogleErrors, Surface):
                     "server answered (and stored) earlier.",
                     param="previous_interaction_id",
                     code="previous_interaction_not_found",
+                    unknown_reference=True,
                 )
             history = list(turn.messages)
         raw = body.get("input")
@@ -479,10 +481,9 @@ class Interactions(GoogleErrors, Surface):
         def event(kind: str, **data: Any) -> Event:
             return Event({"event_type": kind, **data}, name=kind)
 
-        def delta(index: int, payload: dict[str, Any]) -> Event:
-            return Event(
-                {"event_type": "step.delta", "index": index, "delta": payload}, name="step.delta", content=True
-            )
+        def delta(index: int, payload: dict[str, Any], at_ms: float | None) -> Event:
+            data = {"event_type": "step.delta", "index": index, "delta": payload}
+            return Event(data, name="step.delta", content=True, at_ms=at_ms)
 
         interaction_id = self._id(answer)
         yield event("interaction.created", interaction=self._head(answer, "in_progress"))
@@ -490,23 +491,23 @@ class Interactions(GoogleErrors, Surface):
         index = 0
         if answer.reasoning:
             yield event("step.start", index=index, step={"type": "thought"})
-            for piece in answer.reasoning_chunks:
-                yield delta(index, {"type": "thought_summary", "content": {"type": "text", "text": piece}})
+            for piece, at in answer.timed_reasoning():
+                yield delta(index, {"type": "thought_summary", "content": {"type": "text", "text": piece}}, at)
             signature = {"type": "thought_signature", "signature": self._signature(answer)}
             yield event("step.delta", index=index, delta=signature)
             yield event("step.stop", index=index)
             index += 1
         if answer.text_chunks or not answer.tool_calls:
             yield event("step.start", index=index, step={"type": "model_output"})
-            for piece in answer.text_chunks:
-                yield delta(index, {"type": "text", "text": piece})
+            for piece, at in answer.timed_text():
+                yield delta(index, {"type": "text", "text": piece}, at)
             yield event("step.stop", index=index)
             index += 1
         for i, call in enumerate(answer.tool_calls):
             step = {"type": "function_call", "id": answer.call_id(i, "call_"), "name": call.name, "arguments": {}}
             yield event("step.start", index=index, step=step)
-            for piece in call.chunks:
-                yield delta(index, {"type": "arguments_delta", "arguments": piece})
+            for piece, at in call.timed():
+                yield delta(index, {"type": "arguments_delta", "arguments": piece}, at)
             yield event("step.stop", index=index)
             index += 1
         final = {**self._head(answer, _status(answer)), "usage": with_cost(self._usage(answer), answer)}
@@ -516,6 +517,16 @@ class Interactions(GoogleErrors, Surface):
     def error_events(self, conv: Conversation, answer: Answer | None, failure: Failure) -> Iterable[Event]:
         error = {"code": _error_code(failure.status), "message": failure.message}
         return [Event({"event_type": "error", "error": error}, name="error")]
+
+    def read_body(self, conv: Conversation, body: Any) -> Recorded:
+        from mockopper.dialects.google_recorded import read_interaction
+
+        return read_interaction(body)
+
+    def read_stream(self, conv: Conversation, exchange: Exchange) -> Recorded:
+        from mockopper.dialects.google_recorded import read_interactions_stream
+
+        return read_interactions_stream(exchange)
 
     def remember(self, conv: Conversation, answer: Answer, call: Call) -> None:
         if not isinstance(conv, InteractionConversation) or not conv.store:

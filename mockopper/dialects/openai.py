@@ -10,6 +10,7 @@ from mockopper import attachments
 from mockopper.attachments import Attachment
 from mockopper.dialects.base import Call, ModelInfo, RequestError, Route, Surface, kind_of, retry_headers
 from mockopper.engine import Failure
+from mockopper.exchange import Exchange, RecordedError
 
 __all__ = ["CHAT_PARTS", "ERROR_TYPES", "RESPONSES_PARTS", "OpenAIErrors", "OpenAIModels", "attachment", "error_type"]
 
@@ -66,6 +67,11 @@ class OpenAIErrors:
                 ("x-ratelimit-reset-tokens", reset),
             ]
         return headers
+
+    def read_error(self, exchange: Exchange) -> RecordedError:
+        from mockopper.dialects.openai_recorded import read_error
+
+        return read_error(exchange)
 
 
 class OpenAIModels(OpenAIErrors, Surface):

@@ -21,6 +21,7 @@ from mockopper.dialects.base import (
 )
 from mockopper.dialects.openai import CHAT_PARTS, OpenAIErrors, attachment
 from mockopper.engine import Answer, Failure
+from mockopper.exchange import Exchange, Recorded
 from mockopper.streaming import Event
 
 __all__ = ["ChatCompletions"]
@@ -339,8 +340,8 @@ class ChatCompletions(OpenAIErrors, Surface):
 
         content_first = answer.text_chunks or not answer.tool_calls
         yield Event(chunk({"role": "assistant", "content": "" if content_first else None, "refusal": None}))
-        for piece in answer.text_chunks:
-            yield Event(chunk({"content": piece}), content=True)
+        for piece, at in answer.timed_text():
+            yield Event(chunk({"content": piece}), content=True, at_ms=at)
         for i, call in enumerate(answer.tool_calls):
             yield Event(
                 chunk(
@@ -356,8 +357,10 @@ class ChatCompletions(OpenAIErrors, Surface):
                     }
                 )
             )
-            for piece in call.chunks:
-                yield Event(chunk({"tool_calls": [{"index": i, "function": {"arguments": piece}}]}), content=True)
+            for piece, at in call.timed():
+                yield Event(
+                    chunk({"tool_calls": [{"index": i, "function": {"arguments": piece}}]}), content=True, at_ms=at
+                )
         yield Event(chunk({}, answer.finish_reason))
         if conv.stream_usage:
             yield Event({**head, "choices": [], "usage": with_cost(self._usage(answer), answer)})
@@ -365,3 +368,15 @@ class ChatCompletions(OpenAIErrors, Surface):
 
     def error_events(self, conv: Conversation, answer: Answer | None, failure: Failure) -> Iterable[Event]:
         return [Event(self.error_body(failure))]
+
+    # --- reading a real answer back -----------------------------------------------------
+
+    def read_body(self, conv: Conversation, body: Any) -> Recorded:
+        from mockopper.dialects.openai_recorded import read_chat
+
+        return read_chat(body)
+
+    def read_stream(self, conv: Conversation, exchange: Exchange) -> Recorded:
+        from mockopper.dialects.openai_recorded import read_chat_stream
+
+        return read_chat_stream(exchange)

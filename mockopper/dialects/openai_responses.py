@@ -39,6 +39,7 @@ from mockopper.dialects.base import (
 )
 from mockopper.dialects.openai import RESPONSES_PARTS, OpenAIErrors, attachment, error_type
 from mockopper.engine import Answer, Failure
+from mockopper.exchange import Exchange, Recorded
 from mockopper.history import Turn
 from mockopper.streaming import Event, strike_index
 
@@ -392,6 +393,7 @@ class Responses(OpenAIErrors, Surface):
                 f"Previous response with id '{previous_id}' not found.",
                 param="previous_response_id",
                 code="previous_response_not_found",
+                unknown_reference=True,
             )
         return turn
 
@@ -738,8 +740,9 @@ class Responses(OpenAIErrors, Surface):
         numbers = itertools.count()
         final = self.items(answer)
 
-        def event(kind: str, content: bool = False, **fields: Any) -> Event:
-            return Event({"type": kind, "sequence_number": next(numbers), **fields}, name=kind, content=content)
+        def event(kind: str, content: bool = False, at_ms: float | None = None, **fields: Any) -> Event:
+            data = {"type": kind, "sequence_number": next(numbers), **fields}
+            return Event(data, name=kind, content=content, at_ms=at_ms)
 
         def snapshot(kind: str, status: str, output: list[dict[str, Any]], **fields: Any) -> Event:
             return event(kind, response=self.resource(conv, answer, status=status, output=output, **fields))
@@ -767,8 +770,8 @@ class Responses(OpenAIErrors, Surface):
                     "response.output_item.added", output_index=index, item=self.call_item(answer, i, "", "in_progress")
                 )
                 where = {"item_id": item["id"], "output_index": index}
-                for piece in answer.tool_calls[i].chunks:
-                    yield event("response.function_call_arguments.delta", True, **where, delta=piece)
+                for piece, at in answer.tool_calls[i].timed():
+                    yield event("response.function_call_arguments.delta", True, at, **where, delta=piece)
                 yield event("response.function_call_arguments.done", **where, arguments=item["arguments"])
             yield event("response.output_item.done", output_index=index, item=item)
         status, incomplete = self.outcome(answer)
@@ -781,8 +784,8 @@ class Responses(OpenAIErrors, Surface):
     def _text_events(event: Callable[..., Event], item_id: str, index: int, answer: Answer) -> Iterator[Event]:
         where = {"item_id": item_id, "output_index": index, "content_index": 0}
         yield event("response.content_part.added", **where, part={"type": "output_text", "text": "", "annotations": []})
-        for piece in answer.text_chunks:
-            yield event("response.output_text.delta", True, **where, delta=piece, logprobs=[])
+        for piece, at in answer.timed_text():
+            yield event("response.output_text.delta", True, at, **where, delta=piece, logprobs=[])
         yield event("response.output_text.done", **where, text=answer.text, logprobs=[])
         part = {"type": "output_text", "text": answer.text, "annotations": []}
         yield event("response.content_part.done", **where, part=part)
@@ -794,16 +797,16 @@ class Responses(OpenAIErrors, Surface):
         if self.reasoning_events == "summary":
             where = {"item_id": item_id, "output_index": index, "summary_index": 0}
             yield event("response.reasoning_summary_part.added", **where, part={"type": "summary_text", "text": ""})
-            for piece in answer.reasoning_chunks:
-                yield event("response.reasoning_summary_text.delta", True, **where, delta=piece)
+            for piece, at in answer.timed_reasoning():
+                yield event("response.reasoning_summary_text.delta", True, at, **where, delta=piece)
             yield event("response.reasoning_summary_text.done", **where, text=text)
             yield event("response.reasoning_summary_part.done", **where, part={"type": "summary_text", "text": text})
             return
         where = {"item_id": item_id, "output_index": index, "content_index": 0}
         name = self.reasoning_text_event
         yield event("response.content_part.added", **where, part={"type": "reasoning_text", "text": ""})
-        for piece in answer.reasoning_chunks:
-            yield event(f"{name}.delta", True, **where, delta=piece)
+        for piece, at in answer.timed_reasoning():
+            yield event(f"{name}.delta", True, at, **where, delta=piece)
         yield event(f"{name}.done", **where, text=text)
         yield event("response.content_part.done", **where, part={"type": "reasoning_text", "text": text})
 
@@ -825,6 +828,18 @@ class Responses(OpenAIErrors, Surface):
                 elif item["type"] == "function_call":
                     ref = ToolCallRef(item["call_id"], item["name"], item["arguments"])
                     call.history.put("item:" + item["id"], Turn((Message("assistant", "", tool_calls=(ref,)),)))
+
+    # --- reading a real answer back -----------------------------------------------------
+
+    def read_body(self, conv: Conversation, body: Any) -> Recorded:
+        from mockopper.dialects.openai_recorded import read_response
+
+        return read_response(body)
+
+    def read_stream(self, conv: Conversation, exchange: Exchange) -> Recorded:
+        from mockopper.dialects.openai_recorded import read_responses_stream
+
+        return read_responses_stream(exchange)
 
     # --- errors -----------------------------------------------------------------------
 
