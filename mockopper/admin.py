@@ -17,24 +17,50 @@ import json
 import re
 from collections.abc import AsyncIterator
 from importlib import resources
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 from urllib.parse import urlsplit
 
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 from starlette.routing import Route
 
-from mockopper.journal import EVERY, Every, RequestRecord
+from mockopper.journal import EVERY, Every, Journal, RequestRecord
 from mockopper.loader import ScenarioError, load_text
 from mockopper.scenarios import Scenario
-from mockopper.sessions import Session, check_name
+from mockopper.sessions import Session, Sessions, check_name
 
-if TYPE_CHECKING:
-    from mockopper.app import MockApp
-
-__all__ = ["PREFIX", "routes"]
+__all__ = ["PREFIX", "Server", "Settings", "routes"]
 
 PREFIX = "/__mockopper"
+
+
+class Settings(Protocol):
+    """The server settings the admin API reads."""
+
+    @property
+    def admin_token(self) -> str | None: ...
+    @property
+    def cors_origins(self) -> tuple[str, ...]: ...
+    @property
+    def max_body_bytes(self) -> int: ...
+
+
+class Server(Protocol):
+    """What the admin API needs of a server: its state, and the operations that change it."""
+
+    @property
+    def settings(self) -> Settings: ...
+    @property
+    def scenario(self) -> Scenario: ...
+    @property
+    def journal(self) -> Journal: ...
+    @property
+    def sessions(self) -> Sessions: ...
+    def load(self, scenario: Scenario) -> None: ...
+    def reset(self) -> None: ...
+    def load_session(self, name: str, scenario: Scenario) -> None: ...
+    def reset_session(self, name: str) -> None: ...
+    def drop_session(self, name: str) -> bool: ...
 
 
 def _json(value: Any, status: int = 200) -> Response:
@@ -129,7 +155,7 @@ def _local_name(host: str) -> bool:
         return False
 
 
-def _allowed(mock: MockApp, request: Request) -> Response | None:
+def _allowed(mock: Server, request: Request) -> Response | None:
     # A web page on the open web must not read the journal or swap the scenario through the
     # user's browser (which is a loopback client): only pages from this machine, or from
     # origins the server was told about by name, may call the admin API.
@@ -165,7 +191,7 @@ def _allowed(mock: MockApp, request: Request) -> Response | None:
     return None
 
 
-def routes(mock: MockApp) -> list[Route]:
+def routes(mock: Server) -> list[Route]:
     """The admin routes of one mock server."""
 
     def guarded(handler: Any) -> Any:

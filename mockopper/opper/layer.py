@@ -2,8 +2,9 @@
 
 `begin` reads the call's Opper headers (the guards it asks for, its parent span, its
 name) and refuses a bad one with a 400 naming it. `screen` runs the input guards before
-matching, `refusal` turns an input block into the call's answer, and `finish` runs the
-output guards and prices the answer. Each step writes what it did on the call's journal
+matching, `refusal` turns an input block into the call's answer, `screen_output` runs the
+output guards on the answer, `attach` gives the call its trace and span, and `price`
+costs the answer. Each step writes what it did on the call's journal
 record (cost, guard findings, the span), which is what the trace store is fed from.
 """
 
@@ -82,8 +83,8 @@ class Exchange:
 
     # --- after the model ----------------------------------------------------------------
 
-    def finish(self, conv: Conversation, answer: Answer, scenario: Scenario, record: RequestRecord) -> Failure | None:
-        """The output guards and the price. Returns the failure a blocking guard answers instead of the reply.
+    def screen_output(self, conv: Conversation, answer: Answer, record: RequestRecord) -> Failure | None:
+        """The output guards. Returns the failure a blocking guard answers instead of the reply.
 
         A stream that an output guard blocks still starts, and ends with the surface's
         in-stream error event before its first chunk of content.
@@ -94,6 +95,18 @@ class Exchange:
             self._take(screen, record)
             blocked = screen.blocked
         answer.guards = guards.reports(self.plan, self.findings)
+        if blocked is None:
+            return None
+        self.blocked = blocked
+        if conv.stream:
+            error = ErrorSpec(status=blocked.status, message=blocked.message, code=blocked.code, should_retry=False)
+            answer.fault = FaultSpec(error_after=0, error=error)
+            return None
+        return blocked
+
+    def price(self, conv: Conversation, answer: Answer, scenario: Scenario, record: RequestRecord) -> None:
+        """The answer's cost (nothing when a guard blocked it), and its span's input, output and usage."""
+        blocked = self.blocked is not None
         answer.cost = 0.0 if blocked else cost.cost_of(answer, conv.api, scenario)
         record.cost = answer.cost
         span = record.span if record.span is not None else {}
@@ -107,14 +120,8 @@ class Exchange:
             "guards": [f.to_dict() for f in self.findings],
         }
         span["duration_ms"] = _scripted_ms(conv, answer)
-        if blocked is not None:
-            self.blocked = blocked
-            span["error"] = blocked.message
-            if conv.stream:
-                error = ErrorSpec(status=blocked.status, message=blocked.message, code=blocked.code, should_retry=False)
-                answer.fault = FaultSpec(error_after=0, error=error)
-                return None
-        return blocked
+        if self.blocked is not None:
+            span["error"] = self.blocked.message
 
     def failed(self, conv: Conversation, failure: Failure, record: RequestRecord) -> None:
         """A call that ends in an error: it costs nothing, and its span says why."""

@@ -11,21 +11,20 @@ from __future__ import annotations
 
 import json
 from collections.abc import Awaitable, Callable, Mapping
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from mockopper.dialects.base import Call
-from mockopper.engine import Failure
+from mockopper.auth import authenticate
+from mockopper.engine import Compiled
 from mockopper.fleet import fleet
 from mockopper.opper.models import QueryError, models_body
-from mockopper.opper.tracing import Span, parse_time
+from mockopper.opper.tracing import Span, TraceStore, parse_time
+from mockopper.sessions import HEADER as SESSION_HEADER
+from mockopper.sessions import Sessions, check_name
 from mockopper.streaming import compact_json
-
-if TYPE_CHECKING:
-    from mockopper.app import MockApp
 
 __all__ = ["routes"]
 
@@ -121,9 +120,17 @@ def _missing(kind: str, ident: str) -> _Refused:
     return _Refused(404, "not_found", f"No {kind} with id {ident!r}.", {"id": ident})
 
 
-def routes(mock: MockApp, authenticate: Callable[[Call], Failure | None]) -> list[Route]:
-    """The /v3 routes of one mock server; `authenticate` checks a request's key as the compat API does."""
-    store = mock.traces
+def routes(store: TraceStore, sessions: Sessions, *, max_body: int, api_key: str | None) -> list[Route]:
+    """The /v3 routes of one mock server: its trace store, and its sessions' scenarios (for the models list).
+
+    A request's key is checked as the compat API checks it (`api_key`: the one key accepted).
+    """
+
+    def compiled(request: Request) -> Compiled:
+        """The scenario of the request's session (`x-mockopper-session`), else the server's."""
+        name = request.headers.get(SESSION_HEADER)
+        session = sessions.get(name) if name is not None and check_name(name) is None else sessions.default
+        return session.state.compiled
 
     def endpoint(
         methods: dict[str, Callable[[Request], Awaitable[Response]]], *, key: bool = True
@@ -136,10 +143,7 @@ def routes(mock: MockApp, authenticate: Callable[[Call], Failure | None]) -> lis
                     raise _Refused(405, "method_not_allowed", f"{request.method} is not allowed here; use {allowed}.")
                 if key:
                     headers = {k.lower(): v for k, v in request.headers.items()}
-                    call = Call(
-                        request.method, request.url.path, {}, dict(request.query_params), headers, mock.sessions.default
-                    )
-                    failure = authenticate(call)
+                    failure = authenticate(headers, dict(request.query_params), api_key)
                     if failure is not None:
                         raise _Refused(401, "unauthorized", failure.message)
                 return await handler(request)
@@ -149,10 +153,10 @@ def routes(mock: MockApp, authenticate: Callable[[Call], Failure | None]) -> lis
         return handle
 
     async def list_models(request: Request) -> Response:
-        compiled = mock.sessions.default.state.compiled
-        scenario = compiled.scenario
+        serving = compiled(request)
+        scenario = serving.scenario
         try:
-            body = models_body(fleet(scenario, compiled.now()), scenario, request.query_params)
+            body = models_body(fleet(scenario, serving.now()), scenario, request.query_params)
         except QueryError as exc:
             raise _bad_field(exc.param, str(exc)) from None
         return _json(body)
@@ -161,11 +165,11 @@ def routes(mock: MockApp, authenticate: Callable[[Call], Failure | None]) -> lis
         return {"data": span.to_dict()}
 
     async def create_span(request: Request) -> Response:
-        body = await _body(request, mock.settings.max_body_bytes)
+        body = await _body(request, max_body)
         if not isinstance(body.get("name"), str) or not body["name"]:
             raise _bad_field("name", "Missing required field 'name': a span needs a name (a non-empty string).")
         fields = _fields(body, _CREATE_STRINGS)
-        span = store.create(fields, mock.sessions.default.state.compiled.seed, compact_json(body))
+        span = store.create(fields, compiled(request).seed, compact_json(body))
         created = {"id": span.id, "trace_id": span.trace_id, "name": span.name}
         if span.parent_id is not None:
             created["parent_id"] = span.parent_id
@@ -182,7 +186,7 @@ def routes(mock: MockApp, authenticate: Callable[[Call], Failure | None]) -> lis
 
     async def update_span(request: Request) -> Response:
         span_id = request.path_params["id"]
-        body = await _body(request, mock.settings.max_body_bytes)
+        body = await _body(request, max_body)
         span = store.update(span_id, _fields(body, _UPDATE_STRINGS))
         if span is None:
             raise _missing("span", span_id)
