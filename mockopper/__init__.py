@@ -20,6 +20,7 @@ __all__ = [
     "RequestRecord",
     "Scenario",
     "ScenarioError",
+    "SessionHandle",
     "Settings",
     "__version__",
     "create_app",
@@ -29,9 +30,10 @@ __all__ = [
 
 _LAZY = {
     "MockApp": "mockopper.app",
-    "Settings": "mockopper.app",
+    "Settings": "mockopper.settings",
     "create_app": "mockopper.app",
     "MockServer": "mockopper.server",
+    "SessionHandle": "mockopper.server",
     "RequestRecord": "mockopper.journal",
     "Scenario": "mockopper.scenarios",
     "ScenarioError": "mockopper.loader",
@@ -40,11 +42,12 @@ _LAZY = {
 }
 
 if TYPE_CHECKING:
-    from mockopper.app import MockApp, Settings, create_app
+    from mockopper.app import MockApp, create_app
     from mockopper.journal import RequestRecord
     from mockopper.loader import ScenarioError, load_file, load_text
     from mockopper.scenarios import Scenario
-    from mockopper.server import MockServer
+    from mockopper.server import MockServer, SessionHandle
+    from mockopper.settings import Settings
 
 
 def __getattr__(name: str) -> Any:
