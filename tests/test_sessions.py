@@ -277,3 +277,23 @@ def test_a_websocket_connection_is_served_in_its_handshakes_session(mockopper: M
             texts.append(done.response.output_text)
     assert texts == ["one", "two"]
     assert [(r.method, r.session) for r in mockopper.session("ws").requests] == [("WEBSOCKET", "ws")] * 2
+
+
+def test_trace_ids_in_a_session_ignore_other_sessions(mockopper: Mockopper) -> None:
+    """The same call made in two fresh sessions gets the same trace id, whatever the other did first."""
+
+    def trace_ids(session: str, times: int) -> list[str]:
+        client = openai.OpenAI(
+            base_url=mockopper.base_url, api_key="k", max_retries=0, default_headers=mockopper.session(session).headers
+        )
+        with client:
+            return [
+                client.chat.completions.with_raw_response.create(
+                    model="m", messages=[{"role": "user", "content": "same question"}]
+                ).headers["x-opper-trace-id"]
+                for _ in range(times)
+            ]
+
+    first = trace_ids("a", 3)
+    assert len(set(first)) == 3  # each call of the same content is its own trace
+    assert trace_ids("b", 3) == first

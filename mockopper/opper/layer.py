@@ -64,6 +64,8 @@ class Exchange:
         """Give the call its trace and span (ids from the seed and the request's content)."""
         name = self.name or f"{conv.api} {conv.model}"
         content = f"{conv.api}|{conv.digest}"
+        if record.session is not None:  # counted per session: another session's traffic never moves its ids
+            content = f"{record.session}\x1f{content}"
         traces.attach(record, content=content, parent=self.parent, name=name, seed=seed, clock=clock_of(scenario))
 
     def screen(self, conv: Conversation, record: RequestRecord) -> Conversation:
@@ -185,7 +187,10 @@ def trace_request(traces: TraceStore, record: RequestRecord, scenario: Scenario,
     if record.trace_id is not None:
         return
     body = compact_json(record.request_body) if record.request_body is not None else ""
-    content = hashlib.blake2b(f"{record.method} {record.path}\x1f{body}".encode(), digest_size=16).hexdigest()
+    blob = f"{record.method} {record.path}\x1f{body}"
+    if record.session is not None:
+        blob = f"{record.session}\x1f{blob}"
+    content = hashlib.blake2b(blob.encode(), digest_size=16).hexdigest()
     traces.attach(record, content=content, parent=None, name=name, seed=seed, clock=clock_of(scenario))
 
 
