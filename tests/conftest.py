@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import ipaddress
 import socket
 from collections.abc import Callable, Iterator
@@ -13,6 +14,28 @@ from surfaces import Surface
 
 from mockopper.plugin import Mockopper
 from mockopper.server import MockServer, ScenarioSource
+
+
+def pytest_collectreport(report: pytest.CollectReport) -> None:
+    """Freeze what each test module's imports made (the SDKs and frameworks: most of a run's objects,
+    alive until it ends), so that no garbage collection walks them again."""
+    gc.freeze()
+
+
+@pytest.fixture
+def run_pytest(pytester: pytest.Pytester) -> Callable[..., pytest.RunResult]:
+    """Run pytest on pytester's files inside this process, with the mockopper plugin alone.
+
+    Not the other plugins installed beside it (langsmith's, faker's, hypothesis'...): a run
+    would import each, and rewrite the asserts of every module in its package, again.
+    """
+
+    def run(*args: str) -> pytest.RunResult:
+        return pytester.runpytest_inprocess(
+            "-p", "no:cacheprovider", "--disable-plugin-autoload", "-p", "mockopper", *args
+        )
+
+    return run
 
 
 @pytest.fixture

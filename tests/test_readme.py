@@ -25,6 +25,7 @@ import shutil
 import subprocess
 import sys
 import textwrap
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -153,9 +154,11 @@ def test_a_python_block_runs_as_written(block: Block, mockopper: Mockopper) -> N
 
 
 @run("python", where=is_pytest)
-def test_a_pytest_block_passes_under_pytest(block: Block, pytester: pytest.Pytester) -> None:
+def test_a_pytest_block_passes_under_pytest(
+    block: Block, pytester: pytest.Pytester, run_pytest: Callable[..., pytest.RunResult]
+) -> None:
     pytester.makepyfile(**{f"test_readme_{block.line}": block.text})
-    result = pytester.runpytest_inprocess("-p", "no:cacheprovider")
+    result = run_pytest()
     result.assert_outcomes(passed=len(re.findall(r"^def test_", block.text, re.MULTILINE)))
 
 
