@@ -9,7 +9,6 @@ journal hears that it was decided (what was asked) and that it is complete (both
 
 from __future__ import annotations
 
-import re
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -18,12 +17,12 @@ if TYPE_CHECKING:
 __all__ = ["LIMIT", "answered", "asked", "fill", "line"]
 
 LIMIT = 200  # characters a summary keeps
-_SPACE = re.compile(r"\s+")
 
 
 def fill(record: RequestRecord, *, done: bool) -> None:
-    """Write `record.asked`, and once the call is `done` `record.answered`."""
-    record.asked = asked(record)
+    """Write `record.asked` (once), and once the call is `done` `record.answered`."""
+    if record.asked is None:
+        record.asked = asked(record)
     if done:
         record.answered = answered(record)
 
@@ -45,13 +44,17 @@ def answered(record: RequestRecord) -> str | None:
 
 
 def line(text: str | None, limit: int = LIMIT) -> str | None:
-    """`text` with its whitespace runs as single spaces, cut to `limit` characters (ending "…")."""
+    """`text` with its whitespace runs as single spaces, cut to `limit` characters (ending "…").
+
+    On the path of every request: only the start of a long text is read.
+    """
     if not text:
         return None
-    flat = _SPACE.sub(" ", text[: limit * 4]).strip()
-    if not flat:
-        return None
-    return flat if len(flat) <= limit else flat[: limit - 1].rstrip() + "…"
+    window = text[: limit * 2]
+    flat = " ".join(window.split())
+    if len(flat) <= limit and len(window) == len(text):
+        return flat or None
+    return flat[: limit - 1].rstrip() + "…"
 
 
 def _span_text(span: dict[str, Any] | None, key: str) -> str | None:

@@ -117,6 +117,7 @@ def test_a_call_without_a_conversation_has_no_summaries(mockopper: Mockopper) ->
         ("eleven char", 10, "eleven ch…"),
         ("cut after a space x", 9, "cut afte…"),
         ("cut at a space xyz", 8, "cut at…"),
+        ("a" + " " * 30 + "b", 10, "a…"),  # only the start of a long text is read: cut, though it fits
     ],
 )
 def test_a_line_is_one_line_within_its_limit(text: str, limit: int, line: str | None) -> None:
