@@ -1,4 +1,4 @@
-"""Shared fixtures: real SDK clients pointed at the session's mock server."""
+"""Shared fixtures (real SDK clients pointed at the session's mock server) and the run's own setup."""
 
 from __future__ import annotations
 
