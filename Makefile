@@ -2,7 +2,7 @@
 PY ?= .venv/bin/python
 VENV ?= .venv
 
-.PHONY: help install test test-all lint typecheck check serve bench clean
+.PHONY: help install test test-slow test-all lint typecheck check serve bench clean
 
 help:  ## Show this help
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 14
@@ -14,10 +14,13 @@ install: $(VENV)/bin/python  ## Create .venv and install mockopper with its test
 	$(VENV)/bin/pip install -q -e ".[dev]"
 	$(VENV)/bin/pip install -q --no-deps "instructor>=1.17"  # its pins clash with openai's; see pyproject.toml
 
-test:  ## Run the test suite (what CI runs)
+test:  ## Run the test suite (the README's command; CI runs it, then test-slow)
 	$(PY) -m pytest
 
-test-all:  ## Run the test suite including the slow load and soak tests
+test-slow:  ## Run only the slow tests: load, soak and fuzzing at depth (CI runs them after `test`)
+	$(PY) -m pytest -m slow
+
+test-all:  ## Run the test suite including the slow tests
 	$(PY) -m pytest -m "slow or not slow"
 
 lint:  ## Lint and check formatting with ruff

@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from mockopper import attachments
+from mockopper import attachments, summaries
 
 __all__ = [
     "DEFAULT_BODY_LIMIT",
@@ -108,6 +108,9 @@ class RequestRecord:
     span: dict[str, Any] | None = None
     forwarded: bool = False  # no rule answered: the upstream did (serve --upstream)
     recorded: bool = False  # the forwarded exchange became a rule of the recording
+    # One line each (at most `summaries.LIMIT` characters) on what was asked and answered.
+    asked: str | None = None
+    answered: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -162,6 +165,7 @@ class Journal:
 
     def publish(self, record: RequestRecord) -> None:
         """Tell listeners that `record` has been decided and is now playing out."""
+        summaries.fill(record, done=False)
         self.notify("decided", record)
 
     def keeping(self, record: RequestRecord, body: Any) -> _Keeping:
@@ -181,7 +185,8 @@ class Journal:
         record.response_body = body
 
     def close(self, record: RequestRecord) -> None:
-        """Tell listeners that `record` is complete."""
+        """Tell listeners that `record` is complete (with its summaries written)."""
+        summaries.fill(record, done=True)
         self.notify("done", record)
 
     def subscribe(self, listener: Listener) -> Callable[[], None]:

@@ -1,18 +1,79 @@
-"""Shared fixtures: real SDK clients pointed at the session's mock server."""
+"""Shared fixtures (real SDK clients pointed at the session's mock server) and the run's own setup."""
 
 from __future__ import annotations
 
+import gc
 import ipaddress
+import os
+import re
 import socket
+import tempfile
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
+import certifi
 import openai
 import pytest
 from surfaces import Surface
 
 from mockopper.plugin import Mockopper
 from mockopper.server import MockServer, ScenarioSource
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Give the run a trust store of one certificate (`SSL_CERT_FILE`, which the SDKs' HTTP clients honour).
+
+    Tests speak plain HTTP to loopback and never reach the network, so no certificate is ever
+    checked; but every SDK client loads its trust store when it is built, and parsing the
+    system's takes about 25 ms, more than most tests. One certificate takes a fraction of a
+    millisecond (and no TLS connection to anywhere could be verified against it).
+    """
+    first = re.search(
+        r"-----BEGIN CERTIFICATE-----.+?-----END CERTIFICATE-----\n", Path(certifi.where()).read_text(), re.S
+    )
+    assert first is not None, "certifi's bundle holds no certificate"
+    folder = Path(tempfile.mkdtemp(prefix="mockopper-tests-"))
+    (folder / "trust.pem").write_text(first.group(0))
+    config.stash[_TRUST] = (folder, os.environ.get("SSL_CERT_FILE"))
+    os.environ["SSL_CERT_FILE"] = str(folder / "trust.pem")
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    folder, before = config.stash.get(_TRUST, (None, None))
+    if folder is None:
+        return
+    (folder / "trust.pem").unlink()
+    folder.rmdir()
+    if before is None:
+        os.environ.pop("SSL_CERT_FILE", None)
+    else:
+        os.environ["SSL_CERT_FILE"] = before
+
+
+_TRUST = pytest.StashKey[tuple[Path, "str | None"]]()
+
+
+def pytest_collectreport(report: pytest.CollectReport) -> None:
+    """Freeze what each test module's imports made (the SDKs and frameworks: most of a run's objects,
+    alive until it ends), so that no garbage collection walks them again."""
+    gc.freeze()
+
+
+@pytest.fixture
+def run_pytest(pytester: pytest.Pytester) -> Callable[..., pytest.RunResult]:
+    """Run pytest on pytester's files inside this process, with the mockopper plugin alone.
+
+    Not the other plugins installed beside it (langsmith's, faker's, hypothesis'...): a run
+    would import each, and rewrite the asserts of every module in its package, again.
+    """
+
+    def run(*args: str) -> pytest.RunResult:
+        return pytester.runpytest_inprocess(
+            "-p", "no:cacheprovider", "--disable-plugin-autoload", "-p", "mockopper", *args
+        )
+
+    return run
 
 
 @pytest.fixture

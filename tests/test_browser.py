@@ -112,10 +112,6 @@ def test_the_inspector_shows_the_journal_live(browser: Any, mockopper: Mockopper
     detail = browser.execute_script("return document.getElementById('detail').innerText")
     assert "sk-secret-key" not in detail and "Bearer [redacted]" in detail
 
-    if os.environ.get("MOCKOPPER_SCREENSHOT"):
-        browser.execute_script("document.querySelectorAll('#rows tr.row')[1].click()")
-        browser.save_screenshot(os.environ["MOCKOPPER_SCREENSHOT"])
-
     # Clearing the journal empties the page.
     browser.execute_script("document.getElementById('clear').click()")
     wait_for(browser, "return document.querySelectorAll('#rows tr.row').length === 0")
@@ -198,6 +194,146 @@ def test_the_inspector_shows_attachments_not_base64(browser: Any, mockopper: Moc
     detail = browser.execute_script("return document.getElementById('detail').innerText")
     assert "attachments (1)" in detail.lower() and "[image/png, 4008 bytes, sha256:" in detail
     assert png[:200] not in detail
+
+
+LAYOUT_SCENARIO = """
+rules:
+  - name: weather tool call
+    match: {message: weather, tools: [get_weather]}
+    reply:
+      tool_calls: [{name: get_weather, arguments: {city: Paris, unit: celsius}}]
+  - name: after the tool ran
+    match: {tool_result: get_weather}
+    reply: {text: "It is {{ tool_result }} in Paris, a fine day for a walk along the Seine."}
+  - name: overloaded
+    match: {message: overloaded}
+    reply: {error: {status: 503, message: The model is overloaded right now.}}
+  - name: storyteller
+    match: {message: story}
+    reply:
+      text: >-
+        Once upon a time, in a data centre far away, a mock server answered every request
+        the same way twice, and the tests that leaned on it never flaked again, not once,
+        not on any machine, not even on a Friday afternoon before a long weekend.
+"""
+
+WEATHER_TOOL: Any = {
+    "type": "function",
+    "function": {"name": "get_weather", "parameters": {"type": "object", "properties": {"city": {"type": "string"}}}},
+}
+
+FITS = """
+const fits = (node) => node.scrollWidth <= node.clientWidth;
+return ['list', 'detail'].every((id) => fits(document.getElementById(id))) && fits(document.documentElement);
+"""
+
+# For each row: whether its status and ms cells are inside the viewport, and its asked/answered cells.
+CELLS = """
+const inside = (cell) => {
+  const box = cell.getBoundingClientRect();
+  return box.width > 0 && box.left >= 0 && box.right <= document.documentElement.clientWidth;
+};
+return [...document.querySelectorAll('#rows tr.row')].map((row) => ({
+  status: inside(row.querySelector('td.c-status')) && row.querySelector('td.c-status').innerText,
+  ms: inside(row.querySelector('td.c-ms')),
+  asked: row.querySelector('td.c-asked').innerText,
+  askedTitle: row.querySelector('td.c-asked').title,
+  answered: row.querySelector('td.c-answered').innerText,
+  answeredWidth: row.querySelector('td.c-answered').getBoundingClientRect().width,
+  cut: row.querySelector('td.c-answered').scrollWidth > row.querySelector('td.c-answered').clientWidth,
+}));
+"""
+
+
+def at_size(browser: Any, width: int, height: int) -> None:
+    metrics = {"width": width, "height": height, "deviceScaleFactor": 1, "mobile": False}
+    browser.execute_cdp_cmd("Emulation.setDeviceMetricsOverride", metrics)
+
+
+def test_the_inspector_fits_1280_pixels_and_shows_what_was_asked_and_answered(
+    browser: Any, mockopper: Mockopper
+) -> None:
+    mockopper.load(LAYOUT_SCENARIO)
+    mockopper.allow_unmatched = True
+    client = openai.OpenAI(base_url=mockopper.base_url, api_key="k", max_retries=0)
+    user = {"role": "user", "content": "What is the weather in Paris?"}
+    call = client.chat.completions.create(model="openai/gpt-5.5", messages=[user], tools=[WEATHER_TOOL])
+    [tool_call] = call.choices[0].message.tool_calls or []
+    client.chat.completions.create(
+        model="openai/gpt-5.5",
+        tools=[WEATHER_TOOL],
+        messages=[
+            user,
+            {"role": "assistant", "tool_calls": [tool_call.model_dump()]},
+            {"role": "tool", "tool_call_id": tool_call.id, "content": "18 degrees and sunny"},
+        ],
+    )
+    client.embeddings.create(model="openai/text-embedding-3-small", input="a sentence to embed")
+
+    def ask(text: str, model: str = "openai/gpt-5.5") -> None:
+        client.chat.completions.create(model=model, messages=[{"role": "user", "content": text}])
+
+    with pytest.raises(openai.InternalServerError):
+        ask("overloaded?")
+    with pytest.raises(openai.BadRequestError):
+        ask("nothing matches")
+    ask("A story", model="anthropic/claude-sonnet-4-6")
+
+    try:
+        at_size(browser, 1280, 800)
+        browser.get(mockopper.url + "/__mockopper/")
+        wait_for(browser, "return document.querySelectorAll('#rows tr.row').length === 6")
+        assert browser.execute_script("return window.innerWidth") == 1280
+        assert browser.execute_script(FITS)
+        rows = browser.execute_script(CELLS)  # newest first
+        assert [r["status"] for r in rows] == ["200", "400", "503", "200", "200", "200"]
+        assert all(r["ms"] for r in rows)
+        story, miss, overloaded, embedding, tool_answer, weather = rows
+        assert (weather["asked"], weather["answered"]) == (
+            "What is the weather in Paris?",
+            'get_weather({"city":"Paris","unit":"celsius"})',
+        )
+        assert tool_answer["asked"] == "[get_weather result] 18 degrees and sunny"
+        assert tool_answer["answered"].startswith("It is 18 degrees and sunny in Paris")
+        assert embedding["asked"] == "a sentence to embed"
+        assert embedding["answered"] == "1 embedding(s) of 1536 dimensions"
+        assert overloaded["answered"] == "The model is overloaded right now."
+        assert miss["answered"].startswith("No rule matched POST /v3/compat/chat/completions (model 'openai/gpt-5.5').")
+        # A long answer is cut with an ellipsis, its first words shown and the whole line in the tooltip.
+        assert story["cut"] and story["answered"].startswith("Once upon a time, in a data centre far away")
+        assert story["answeredWidth"] > 200
+        [record] = [r for r in mockopper.requests if r.answered and r.answered.startswith("Once")]
+        assert record.asked == "A story" and len(record.answered) <= 200
+
+        # With a request open beside the list, the list keeps what matters and still fits.
+        browser.execute_script("document.querySelectorAll('#rows tr.row')[0].click()")
+        newest = mockopper.requests[-1].seq
+        wait_for(browser, f"return document.querySelector('#detail h2')?.innerText.startsWith('#{newest} ')")
+        assert browser.execute_script(FITS)
+        rows = browser.execute_script(CELLS)
+        assert all(r["status"] and r["ms"] for r in rows)
+        assert rows[5]["answered"] == 'get_weather({"city":"Paris","unit":"celsius"})'
+        detail = browser.execute_script("return document.getElementById('detail').innerText")
+        assert "Once upon a time" in detail and "A story" in detail
+        if os.environ.get("MOCKOPPER_SCREENSHOT"):
+            browser.save_screenshot(os.environ["MOCKOPPER_SCREENSHOT"])
+
+        # At 1024 pixels the less important columns give way; status, ms, asked and answered stay.
+        at_size(browser, 1024, 768)
+        wait_for(browser, "return window.innerWidth === 1024")
+        assert browser.execute_script(FITS)
+        rows = browser.execute_script(CELLS)
+        assert all(r["status"] and r["ms"] and r["answeredWidth"] > 80 for r in rows)
+        assert rows[5]["asked"] == "What is the weather in Paris?"
+
+        # Escape closes the detail, and the list takes the whole width again.
+        from selenium.webdriver.common.keys import Keys
+
+        browser.find_element("tag name", "body").send_keys(Keys.ESCAPE)
+        wait_for(browser, "return !document.getElementById('main').classList.contains('open')")
+        assert browser.execute_script(FITS)
+    finally:
+        browser.execute_cdp_cmd("Emulation.clearDeviceMetricsOverride", {})
 
 
 PAGE = """<!doctype html>

@@ -6,7 +6,7 @@ the upstream is a mockopper server on loopback started here, given with `--mocko
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -57,10 +57,6 @@ def upstream(mockopper_server: MockServer) -> Iterator[MockServer]:
         yield server
 
 
-def run(pytester: pytest.Pytester, *args: str) -> pytest.RunResult:
-    return pytester.runpytest_subprocess("-p", "no:cacheprovider", *args)
-
-
 def cassette(pytester: pytest.Pytester, name: str) -> dict[str, object]:
     data = yaml.safe_load((pytester.path / "cassettes" / name).read_text())
     assert isinstance(data, dict)
@@ -68,11 +64,11 @@ def cassette(pytester: pytest.Pytester, name: str) -> dict[str, object]:
 
 
 def test_replay_only_fails_naming_the_cassette_then_once_records_and_replay_runs_offline(
-    upstream: MockServer, pytester: pytest.Pytester
+    upstream: MockServer, run_pytest: Callable[..., pytest.RunResult], pytester: pytest.Pytester
 ) -> None:
     pytester.makeconftest(CONFTEST)
     pytester.makepyfile(test_app=TESTS)
-    result = run(pytester)  # the default mode, none: replay only
+    result = run_pytest()  # the default mode, none: replay only
     result.assert_outcomes(failed=2)
     result.stdout.fnmatch_lines(
         [
@@ -82,7 +78,7 @@ def test_replay_only_fails_naming_the_cassette_then_once_records_and_replay_runs
     )
     assert not (pytester.path / "cassettes").exists() and not upstream.requests
 
-    run(pytester, "--mockopper-record-mode=once", "--mockopper-upstream", upstream.base_url).assert_outcomes(passed=2)
+    run_pytest("--mockopper-record-mode=once", "--mockopper-upstream", upstream.base_url).assert_outcomes(passed=2)
     hello = cassette(pytester, "test_app/test_hello.yaml")
     assert [r["match"] for r in hello["rules"]] == [{"model": "m", "message": {"equals": "hello"}, "turn": 1}]  # type: ignore[index]
     [rule] = cassette(pytester, "shared.yaml")["rules"]  # type: ignore[misc]
@@ -91,11 +87,11 @@ def test_replay_only_fails_naming_the_cassette_then_once_records_and_replay_runs
     assert len(upstream.requests) == 3
 
     upstream.stop()  # offline from here on
-    run(pytester).assert_outcomes(passed=2)
+    run_pytest().assert_outcomes(passed=2)
 
 
 def test_new_episodes_records_only_what_the_cassette_lacks_and_all_records_afresh(
-    upstream: MockServer, pytester: pytest.Pytester
+    upstream: MockServer, run_pytest: Callable[..., pytest.RunResult], pytester: pytest.Pytester
 ) -> None:
     pytester.makeconftest(CONFTEST)
     folder = pytester.path / "cassettes"
@@ -118,13 +114,13 @@ def test_mixed(mockopper, client):
 """
     )
     args = ("--mockopper-upstream", upstream.base_url)
-    run(pytester, "--mockopper-record-mode=new_episodes", *args).assert_outcomes(passed=1)
+    run_pytest("--mockopper-record-mode=new_episodes", *args).assert_outcomes(passed=1)
     names = [r["name"] for r in cassette(pytester, "extra.yaml")["rules"]]  # type: ignore[attr-defined]
     assert names == ["kept", "m turn 1: new"]
     assert [r.path for r in upstream.requests] == ["/v3/compat/chat/completions"]  # only "new" went upstream
 
     upstream.reset()
-    result = run(pytester, "--mockopper-record-mode=all", *args)
+    result = run_pytest("--mockopper-record-mode=all", *args)
     result.assert_outcomes(failed=1)  # afresh: the cassette's "old" is not served, the upstream answers it
     result.stdout.fnmatch_lines(["*AssertionError*upstream says old*"])
     names = [r["name"] for r in cassette(pytester, "extra.yaml")["rules"]]  # type: ignore[attr-defined]

@@ -36,9 +36,10 @@ BASE = "/v3/compat"
 KEY = "sk-fuzz-Zq81secret"  # must never appear in a response
 LIMIT = 64 * 1024  # the body limit of the fuzzed servers (small, so oversized bodies are cheap to build)
 
+# The default run fuzzes a sample of each kind of input; `-m slow` fuzzes at depth.
 settings.register_profile(
     "fuzz",
-    max_examples=1000,
+    max_examples=300,
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.large_base_example],
     phases=[Phase.explicit, Phase.reuse, Phase.generate, Phase.shrink],
@@ -47,7 +48,8 @@ settings.register_profile(
 settings.register_profile("fuzz-slow", settings.get_profile("fuzz"), max_examples=6000)
 FUZZ = settings.get_profile("fuzz")
 FUZZ_SLOW = settings.get_profile("fuzz-slow")
-FUZZ_SERVER = settings(FUZZ, max_examples=300)
+FUZZ_SERVER = settings(FUZZ, max_examples=100)
+FUZZ_SERVER_SLOW = settings(FUZZ, max_examples=1500)
 
 
 # --- what a surface's errors look like -------------------------------------------------------
@@ -1187,6 +1189,18 @@ _NOT_HTTP = (b"content-length", b"transfer-encoding")
 @FUZZ_SERVER
 @given(probe=probes())
 def test_a_real_server_survives_bad_input(server: tuple[MockServer, _Errors], probe: Probe) -> None:
+    over_http(server, probe)
+
+
+@pytest.mark.slow
+@FUZZ_SERVER_SLOW
+@given(probe=probes())
+def test_a_real_server_survives_bad_input_long_run(server: tuple[MockServer, _Errors], probe: Probe) -> None:
+    over_http(server, probe)
+
+
+def over_http(server: tuple[MockServer, _Errors], probe: Probe) -> None:
+    """The probe sent over a socket; the answer is the surface's own (or uvicorn's, for bad HTTP)."""
     running, errors = server
     probe.headers = [(k, v) for k, v in probe.headers if k not in _NOT_HTTP]
     chunked = not probe.declared_length and len(probe.chunks) > 1
@@ -1458,7 +1472,7 @@ def read_turn(ws: Any) -> list[dict[str, Any]]:
     return events
 
 
-@settings(FUZZ, max_examples=150)
+@settings(FUZZ, max_examples=50)
 @given(path=st.sampled_from(WS_PATHS), frames=st.lists(ws_frames(), min_size=1, max_size=4))
 def test_a_websocket_survives_bad_turns(app: MockApp, path: str, frames: list[str | bytes]) -> None:
     websocket_turns(app, path, frames)

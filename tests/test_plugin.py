@@ -1,11 +1,14 @@
-"""The pytest plugin, tested with pytester in a separate pytest run."""
+"""The pytest plugin, tested with pytester in pytest runs of their own."""
 
 from __future__ import annotations
 
 import subprocess
 import sys
+from collections.abc import Callable
 
 import pytest
+
+RunPytest = Callable[..., pytest.RunResult]
 
 CONFTEST = """
 import openai
@@ -17,7 +20,7 @@ def client(mockopper):
 """
 
 
-def test_fixture_marker_and_state_reset(pytester: pytest.Pytester) -> None:
+def test_fixture_marker_and_state_reset(pytester: pytest.Pytester, run_pytest: RunPytest) -> None:
     pytester.makeconftest(CONFTEST)
     pytester.makepyfile(
         test_app="""
@@ -50,11 +53,12 @@ def test_load_yaml_text(mockopper, client):
     assert ask(client, "x").choices[0].message.content == "from text"
 """
     )
-    result = pytester.runpytest_subprocess("-p", "no:cacheprovider")
-    result.assert_outcomes(passed=5)
+    run_pytest().assert_outcomes(passed=5)
 
 
-def test_an_unmatched_request_fails_the_test_with_the_near_miss_report(pytester: pytest.Pytester) -> None:
+def test_an_unmatched_request_fails_the_test_with_the_near_miss_report(
+    pytester: pytest.Pytester, run_pytest: RunPytest
+) -> None:
     pytester.makeconftest(CONFTEST)
     pytester.makepyfile(
         test_app="""
@@ -76,7 +80,7 @@ def test_allowed(mockopper, client):
         client.chat.completions.create(model="m", messages=[{"role": "user", "content": "hello"}])
 """
     )
-    result = pytester.runpytest_subprocess("-p", "no:cacheprovider")
+    result = run_pytest()
     result.assert_outcomes(passed=1, failed=1)
     result.stdout.fnmatch_lines(
         [
@@ -87,8 +91,8 @@ def test_allowed(mockopper, client):
     )
 
 
-def test_the_marker_is_registered(pytester: pytest.Pytester) -> None:
-    result = pytester.runpytest_subprocess("--markers")
+def test_the_plugin_is_found_by_its_entry_point_and_registers_its_marker(pytester: pytest.Pytester) -> None:
+    result = pytester.runpytest_subprocess("--markers")  # a pytest of its own, which loads what is installed
     result.stdout.fnmatch_lines(["@pytest.mark.mockopper(scenario=None, *, cassette=None, allow_unmatched=False)*"])
 
 
