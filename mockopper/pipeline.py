@@ -218,7 +218,7 @@ class Pipeline:
             opper.price(conv, decision.answer, scenario, record)
             if opper.blocked is None:
                 turn.surface.remember(conv, decision.answer, turn.call)
-        if turn.failure is not None:
+        if turn.failure is not None and not turn.forward:  # a forwarded call's answer is the upstream's
             opper.failed(conv, turn.failure, record)
         turn.headers = [
             ("x-mockopper-model", decision.answer.model if decision.answer else decision.model),

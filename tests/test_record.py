@@ -182,6 +182,17 @@ def test_forwarding_passes_the_callers_key_and_answers_with_the_upstream(
     assert info.value.status_code == 401 and "Invalid API key" in info.value.message
 
 
+def test_a_forwarded_call_is_not_traced_as_an_error(proxy: MockServer) -> None:
+    """No rule answered it, but the upstream did: its span carries no error and costs nothing here."""
+    proxy.reset()
+    with openai_client(proxy.base_url) as client:
+        ask(client, "hello upstream")
+    finished(proxy, 1)
+    [record] = proxy.requests
+    assert record.forwarded and record.cost is None
+    assert record.span is not None and "error" not in record.span
+
+
 def test_forwarding_maps_paths_and_keeps_the_query_string(proxy: MockServer) -> None:
     # Anthropic's /v1/messages and Gemini's streamGenerateContent?alt=sse reach the upstream as sent.
     with anthropic.Anthropic(base_url=proxy.base_url, api_key=KEY, max_retries=0) as claude:
