@@ -21,8 +21,9 @@ from typing import TYPE_CHECKING, Any
 from mockopper import fakes, formats
 from mockopper.conversation import Conversation, estimate_tokens
 from mockopper.matching import OPT_IN_APIS, CompiledRule, NearMiss, compile_rules, explain, first_match
+from mockopper.pacing import chunk_arguments, chunk_text
 from mockopper.scenarios import ErrorSpec, FaultSpec, ModelSpec, Reply, Scenario, StreamSpec
-from mockopper.streaming import chunk_text, compact_json
+from mockopper.sse import compact_json
 from mockopper.templates import TemplateError, compile_template
 
 if TYPE_CHECKING:
@@ -672,26 +673,3 @@ class _Unanswerable(Exception):
 def _timed(chunks: Sequence[str], at_ms: Sequence[float]) -> Iterator[tuple[str, float | None]]:
     for i, chunk in enumerate(chunks):
         yield chunk, (at_ms[i] if i < len(at_ms) else None)
-
-
-def chunk_arguments(text: str, pacing: StreamSpec) -> tuple[str, ...]:
-    """Tool arguments in fragments: after each ',' or ':' for word chunking, else as text."""
-    if pacing.chunk == "word":
-        pieces: list[str] = []
-        start = 0
-        in_string = False
-        escaped = False
-        for i, ch in enumerate(text):
-            if escaped:
-                escaped = False
-            elif ch == "\\":
-                escaped = True
-            elif ch == '"':
-                in_string = not in_string
-            elif ch in ",:" and not in_string:
-                pieces.append(text[start : i + 1])
-                start = i + 1
-        if start < len(text):
-            pieces.append(text[start:])
-        return tuple(pieces)
-    return chunk_text(text, pacing.chunk)

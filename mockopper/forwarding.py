@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 from mockopper.conversation import Conversation
 from mockopper.engine import Failure
 from mockopper.journal import Journal, RequestRecord
-from mockopper.streaming import compact_json
+from mockopper.sse import compact_json
 
 if TYPE_CHECKING:
     from starlette.types import ASGIApp, Scope

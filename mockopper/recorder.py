@@ -31,7 +31,7 @@ from mockopper import templates
 from mockopper.conversation import Conversation
 from mockopper.exchange import Recorded, RecordedError
 from mockopper.journal import SECRET_HEADERS
-from mockopper.streaming import compact_json
+from mockopper.sse import compact_json
 
 __all__ = ["MASK", "Recorder", "RecordingError", "secrets_of"]
 

@@ -14,6 +14,7 @@ from typing import Annotated, Any, Literal
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from mockopper import templates
+from mockopper.sse import compact_json
 
 __all__ = [
     "API_NAMES",
@@ -360,8 +361,6 @@ class Reply(_Model):
                     raise ValueError(f"recorded stream chunks need a fixed {what}: it has template expressions")
                 parts.append((what, fixed))
         if isinstance(self.tool_calls, list):
-            from mockopper.streaming import compact_json
-
             for i, call in enumerate(self.tool_calls):
                 if isinstance(call.arguments, str):
                     text = None if call.arguments == "auto" else templates.compile_template(call.arguments).fixed

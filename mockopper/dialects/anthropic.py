@@ -31,7 +31,8 @@ from mockopper.dialects.anthropic_request import AnthropicConversation, read_req
 from mockopper.dialects.base import Call, ModelInfo, RequestError, Route, Surface, retry_headers, with_cost
 from mockopper.engine import Answer, Failure, ToolCall
 from mockopper.exchange import Exchange, Recorded, RecordedError
-from mockopper.streaming import Event, chunk_text
+from mockopper.pacing import chunk_text
+from mockopper.sse import Event
 
 __all__ = ["ERROR_TYPES", "AnthropicErrors", "AnthropicModels", "CountTokens", "Messages"]
 

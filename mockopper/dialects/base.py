@@ -18,7 +18,7 @@ from mockopper.engine import Answer, Failure
 from mockopper.exchange import Exchange, Recorded, RecordedError, Unreadable
 from mockopper.fleet import ModelInfo
 from mockopper.history import History
-from mockopper.streaming import Event
+from mockopper.sse import Event
 
 if TYPE_CHECKING:
     from mockopper.sessions import Session

@@ -30,7 +30,7 @@ from mockopper.dialects.base import (
 from mockopper.dialects.google import GoogleErrors, function_args, result_text, strip_models, thought_tokens
 from mockopper.engine import Answer, Failure, ToolCall
 from mockopper.exchange import Exchange, Recorded
-from mockopper.streaming import Event
+from mockopper.sse import Event
 
 __all__ = [
     "GeminiConversation",

@@ -42,7 +42,7 @@ from mockopper.dialects.google import (
 from mockopper.engine import Answer, Failure
 from mockopper.exchange import Exchange, Recorded
 from mockopper.history import Turn
-from mockopper.streaming import Event
+from mockopper.sse import Event
 
 __all__ = ["InteractionConversation", "Interactions", "parse_input"]
 

@@ -22,7 +22,7 @@ from mockopper.dialects.base import (
 from mockopper.dialects.openai import CHAT_PARTS, OpenAIErrors, attachment
 from mockopper.engine import Answer, Failure
 from mockopper.exchange import Exchange, Recorded
-from mockopper.streaming import Event
+from mockopper.sse import Event
 
 __all__ = ["ChatCompletions"]
 

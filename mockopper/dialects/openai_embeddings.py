@@ -18,7 +18,7 @@ from mockopper.dialects.base import Call, RequestError, Route, Surface, body_obj
 from mockopper.dialects.openai import OpenAIErrors
 from mockopper.engine import Answer
 from mockopper.fakes import float32_base64
-from mockopper.streaming import Event
+from mockopper.sse import Event
 
 __all__ = ["Embeddings", "EmbeddingsConversation"]
 

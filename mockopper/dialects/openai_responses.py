@@ -41,7 +41,8 @@ from mockopper.dialects.openai import RESPONSES_PARTS, OpenAIErrors, attachment,
 from mockopper.engine import Answer, Failure
 from mockopper.exchange import Exchange, Recorded
 from mockopper.history import Turn
-from mockopper.streaming import Event, strike_index
+from mockopper.pacing import strike_index
+from mockopper.sse import Event
 
 __all__ = ["Responses", "ResponsesCompact", "ResponsesConversation"]
 

@@ -20,8 +20,9 @@ from typing import Any
 
 from mockopper.conversation import Conversation, Message
 from mockopper.dialects.base import RequestError
-from mockopper.engine import Answer, Failure, ToolCall, chunk_arguments
+from mockopper.engine import Answer, Failure, ToolCall
 from mockopper.opper.detectors import BUILTIN, Span, describe, pattern_spans
+from mockopper.pacing import chunk_arguments
 from mockopper.scenarios import Scenario
 
 __all__ = [

@@ -22,7 +22,7 @@ from mockopper.journal import RequestRecord
 from mockopper.opper import cost, guards
 from mockopper.opper.tracing import TraceStore
 from mockopper.scenarios import ErrorSpec, FaultSpec, Scenario
-from mockopper.streaming import Event, compact_json
+from mockopper.sse import Event, compact_json
 
 __all__ = [
     "COST_HEADER",

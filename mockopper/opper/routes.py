@@ -22,7 +22,7 @@ from mockopper.engine import Failure
 from mockopper.fleet import fleet
 from mockopper.opper.models import QueryError, models_body
 from mockopper.opper.tracing import Span, parse_time
-from mockopper.streaming import compact_json
+from mockopper.sse import compact_json
 
 if TYPE_CHECKING:
     from mockopper.app import MockApp
