@@ -22,7 +22,8 @@ from mockopper import fakes, formats
 from mockopper.conversation import Conversation, estimate_tokens
 from mockopper.matching import OPT_IN_APIS, CompiledRule, NearMiss, compile_rules, explain, first_match
 from mockopper.pacing import chunk_arguments, chunk_text
-from mockopper.scenarios import ErrorSpec, FaultSpec, ModelSpec, Reply, Scenario, StreamSpec
+from mockopper.replies import ErrorSpec, FaultSpec, Reply, StreamSpec
+from mockopper.scenarios import ModelSpec, Scenario
 from mockopper.sse import compact_json
 from mockopper.templates import TemplateError, compile_template
 

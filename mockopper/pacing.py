@@ -14,7 +14,7 @@ import time
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
-from mockopper.scenarios import FaultSpec, StreamSpec
+from mockopper.replies import FaultSpec, StreamSpec
 from mockopper.sse import Event
 
 __all__ = [

@@ -22,7 +22,7 @@ from mockopper.pacing import (
     play,
     play_frames,  # re-exported for app.py
 )
-from mockopper.scenarios import FaultSpec, StreamSpec
+from mockopper.replies import FaultSpec, StreamSpec
 from mockopper.sse import (
     Event,
     compact_json,  # re-exported for app.py

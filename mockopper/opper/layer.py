@@ -21,7 +21,8 @@ from mockopper.engine import Answer, Decision, Failure
 from mockopper.journal import RequestRecord
 from mockopper.opper import cost, guards
 from mockopper.opper.tracing import TraceStore
-from mockopper.scenarios import ErrorSpec, FaultSpec, Scenario
+from mockopper.replies import ErrorSpec, FaultSpec
+from mockopper.scenarios import Scenario
 from mockopper.sse import Event, compact_json
 
 __all__ = [
