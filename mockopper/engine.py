@@ -24,6 +24,7 @@ from mockopper.matching import OPT_IN_APIS, CompiledRule, NearMiss, compile_rule
 from mockopper.pacing import chunk_arguments, chunk_text
 from mockopper.replies import ErrorSpec, FaultSpec, Reply, StreamSpec
 from mockopper.scenarios import ModelSpec, Scenario
+from mockopper.schema_instances import schema_instance
 from mockopper.sse import compact_json
 from mockopper.templates import TemplateError, compile_template
 
@@ -550,7 +551,7 @@ class Engine:
                 # the request's schema; without one, what the prompt lays out (see `formats`)
                 fmt = formats.requested(conv)
                 schema = fmt.schema if fmt is not None else formats.ANY_OBJECT
-                value = fakes.schema_instance(schema, rng, ctx.fake, answer.created)
+                value = schema_instance(schema, rng, ctx.fake, answer.created)
             else:
                 value = _render_json(reply.json_value, ctx)
             answer.text = _dumps(value)
@@ -558,7 +559,7 @@ class Engine:
         else:
             fmt = formats.requested(conv) if reply.format == "auto" else None
             if fmt is not None:
-                answer.text = formats.render(fmt, fakes.schema_instance(fmt.schema, rng, ctx.fake, answer.created))
+                answer.text = formats.render(fmt, schema_instance(fmt.schema, rng, ctx.fake, answer.created))
                 answer.structured = fmt.kind == "json"
             elif reply.text is not None:
                 answer.text = compile_template(reply.text).render(ctx)
@@ -627,7 +628,7 @@ class Engine:
         for name, arguments, call_id in specs:
             if arguments == "auto":
                 tool = conv.tool(name)
-                value = fakes.schema_instance(tool.parameters if tool else {"type": "object"}, rng, ctx.fake, now)
+                value = schema_instance(tool.parameters if tool else {"type": "object"}, rng, ctx.fake, now)
                 text = _dumps(value)
             elif isinstance(arguments, str):
                 text = compile_template(arguments).render(ctx)
