@@ -13,8 +13,8 @@ import time
 from collections.abc import Awaitable, Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
+from mockopper.answers import Failure
 from mockopper.conversation import Conversation
-from mockopper.engine import Failure
 from mockopper.journal import Journal, RequestRecord
 from mockopper.sse import compact_json
 

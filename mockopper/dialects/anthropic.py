@@ -25,11 +25,11 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
+from mockopper.answers import Answer, Failure, ToolCall
 from mockopper.conversation import Conversation, Message, ToolCallRef
 from mockopper.dialects import anthropic_threads
 from mockopper.dialects.anthropic_request import AnthropicConversation, read_request
 from mockopper.dialects.base import Call, ModelInfo, RequestError, Route, Surface, retry_headers, with_cost
-from mockopper.engine import Answer, Failure, ToolCall
 from mockopper.exchange import Exchange, Recorded, RecordedError
 from mockopper.pacing import chunk_text
 from mockopper.sse import Event

@@ -13,8 +13,8 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from mockopper.answers import Answer, Failure
 from mockopper.conversation import Conversation, Extras
-from mockopper.engine import Answer, Failure
 from mockopper.exchange import Exchange, Recorded, RecordedError, Unreadable
 from mockopper.fleet import ModelInfo
 from mockopper.history import History

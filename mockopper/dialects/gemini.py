@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from mockopper import attachments
+from mockopper.answers import Answer, Failure, ToolCall
 from mockopper.conversation import Attachment, Conversation, Message, Tool, ToolCallRef
 from mockopper.dialects.base import (
     Call,
@@ -28,7 +29,6 @@ from mockopper.dialects.base import (
     with_cost,
 )
 from mockopper.dialects.google import GoogleErrors, function_args, result_text, strip_models, thought_tokens
-from mockopper.engine import Answer, Failure, ToolCall
 from mockopper.exchange import Exchange, Recorded
 from mockopper.sse import Event
 

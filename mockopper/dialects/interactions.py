@@ -17,6 +17,7 @@ from http import HTTPStatus
 from typing import Any, ClassVar
 
 from mockopper import attachments
+from mockopper.answers import Answer, Failure
 from mockopper.conversation import Attachment, Conversation, Message, Tool, ToolCallRef
 from mockopper.dialects.base import (
     Call,
@@ -39,7 +40,6 @@ from mockopper.dialects.google import (
     strip_models,
     thought_tokens,
 )
-from mockopper.engine import Answer, Failure
 from mockopper.exchange import Exchange, Recorded
 from mockopper.history import Turn
 from mockopper.sse import Event

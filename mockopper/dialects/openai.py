@@ -7,9 +7,9 @@ from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar
 
 from mockopper import attachments
+from mockopper.answers import Failure
 from mockopper.attachments import Attachment
 from mockopper.dialects.base import Call, ModelInfo, RequestError, Route, Surface, kind_of, retry_headers
-from mockopper.engine import Failure
 from mockopper.exchange import Exchange, RecordedError
 
 __all__ = ["CHAT_PARTS", "ERROR_TYPES", "RESPONSES_PARTS", "OpenAIErrors", "OpenAIModels", "attachment", "error_type"]

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any, ClassVar
 
+from mockopper.answers import Answer, Failure
 from mockopper.conversation import Attachment, Conversation, Message, Tool, ToolCallRef
 from mockopper.dialects.base import (
     Call,
@@ -20,7 +21,6 @@ from mockopper.dialects.base import (
     with_cost,
 )
 from mockopper.dialects.openai import CHAT_PARTS, OpenAIErrors, attachment
-from mockopper.engine import Answer, Failure
 from mockopper.exchange import Exchange, Recorded
 from mockopper.sse import Event
 

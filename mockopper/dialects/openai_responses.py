@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 from mockopper import fakes
+from mockopper.answers import Answer, Failure
 from mockopper.attachments import KINDS, Attachment
 from mockopper.conversation import Conversation, Message, Tool, ToolCallRef, estimate_tokens
 from mockopper.dialects.base import (
@@ -38,7 +39,6 @@ from mockopper.dialects.base import (
     with_cost,
 )
 from mockopper.dialects.openai import RESPONSES_PARTS, OpenAIErrors, attachment, error_type
-from mockopper.engine import Answer, Failure
 from mockopper.exchange import Exchange, Recorded
 from mockopper.history import Turn
 from mockopper.pacing import strike_index

@@ -21,9 +21,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, ClassVar
 
+from mockopper.answers import Answer, Failure
 from mockopper.dialects.base import RequestError, Route, optional
 from mockopper.dialects.openai_responses import Compaction, Responses, ResponsesConversation
-from mockopper.engine import Answer, Failure
 
 __all__ = ["DEFAULT_MODEL", "GUARD_ITEM", "OpenResponses", "OpenResponsesCompact", "error_type"]
 

@@ -15,9 +15,9 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from mockopper.answers import Answer, Decision, Failure
 from mockopper.conversation import Conversation
 from mockopper.dialects.base import RequestError
-from mockopper.engine import Answer, Decision, Failure
 from mockopper.journal import RequestRecord
 from mockopper.opper import cost, guards
 from mockopper.opper.tracing import TraceStore

@@ -17,8 +17,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from mockopper.answers import Failure
 from mockopper.dialects.base import Call
-from mockopper.engine import Failure
 from mockopper.fleet import fleet
 from mockopper.opper.models import QueryError, models_body
 from mockopper.opper.tracing import Span, parse_time
