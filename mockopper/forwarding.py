@@ -164,7 +164,7 @@ def _unavailable(status: int, message: str) -> Failure:
 def _record(recorder: Recorder, surface: Surface, call: Call, conv: Conversation, capture: Capture) -> bool:
     """Turn a forwarded exchange into a rule of the recording; False (with a warning) when it cannot be read."""
     from mockopper.exchange import Unreadable
-    from mockopper.recorder import secrets_of
+    from mockopper.redaction import secrets_of
 
     where = f"{call.method} {call.path}"
     if capture.oversized:
