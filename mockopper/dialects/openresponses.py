@@ -23,7 +23,8 @@ from typing import Any, ClassVar
 
 from mockopper.answers import Answer, Failure
 from mockopper.dialects.base import RequestError, Route, optional
-from mockopper.dialects.openai_responses import Compaction, Responses, ResponsesConversation
+from mockopper.dialects.openai_responses import Compaction, Responses
+from mockopper.dialects.responses_render import ResponsesConversation
 
 __all__ = ["DEFAULT_MODEL", "GUARD_ITEM", "OpenResponses", "OpenResponsesCompact", "error_type"]
 
