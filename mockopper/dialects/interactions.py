@@ -24,7 +24,7 @@ from mockopper.dialects.base import (
     Surface,
     body_object,
     expect,
-    kind_of,
+    invalid_type,
     optional,
     parse_extras,
     schema_of,
@@ -82,12 +82,7 @@ def _tool_choice(config: Mapping[str, Any], tools: tuple[Tool, ...]) -> tuple[tu
     elif isinstance(choice, str):
         mode = choice
     else:
-        raise RequestError(
-            400,
-            f"Invalid type for '{where}': expected a string or an object, but got {kind_of(choice)} instead.",
-            param=where,
-            code="invalid_type",
-        )
+        raise invalid_type(where, "a string or an object", choice)
     if mode not in _TOOL_CHOICES:
         raise RequestError(
             400,

@@ -13,7 +13,7 @@ from typing import Any
 
 from mockopper import attachments
 from mockopper.conversation import Attachment, Message, ToolCallRef
-from mockopper.dialects.base import RequestError, expect, kind_of, optional
+from mockopper.dialects.base import RequestError, expect, invalid_type, optional
 from mockopper.dialects.google import result_text
 
 __all__ = ["object_at", "parse_input"]
@@ -85,12 +85,7 @@ def _attachment(block: Mapping[str, Any], where: str) -> Attachment:
 
 def object_at(value: Any, where: str) -> Mapping[str, Any]:
     if not isinstance(value, Mapping):
-        raise RequestError(
-            400,
-            f"Invalid type for '{where}': expected an object, but got {kind_of(value)} instead.",
-            param=where,
-            code="invalid_type",
-        )
+        raise invalid_type(where, "an object", value)
     return value
 
 
@@ -118,12 +113,7 @@ def _item(item: Mapping[str, Any], where: str, builder: _Builder, role: str) -> 
     """One content block or step; `role` says whose turn a bare content block belongs to."""
     kind = item.get("type", "text" if "text" in item else None)
     if kind is not None and not isinstance(kind, str):
-        raise RequestError(
-            400,
-            f"Invalid type for '{where}.type': expected a string, but got {kind_of(kind)} instead.",
-            param=f"{where}.type",
-            code="invalid_type",
-        )
+        raise invalid_type(f"{where}.type", "a string", kind)
     if kind == "text":
         text = expect(item, "text", str, where=f"{where}.")
         if role == "model":
@@ -173,13 +163,7 @@ def parse_input(raw: Any, names: dict[str, str], where: str = "input") -> list[M
     if isinstance(raw, Mapping):
         raw = [raw]
     if not isinstance(raw, list):
-        raise RequestError(
-            400,
-            f"Invalid type for '{where}': expected a string, a content object or an array of contents, steps or "
-            f"turns, but got {kind_of(raw)} instead.",
-            param=where,
-            code="invalid_type",
-        )
+        raise invalid_type(where, "a string, a content object or an array of contents, steps or turns", raw)
     if not raw:
         raise RequestError(400, f"Invalid '{where}': empty array.", param=where, code="empty_array")
     items = [object_at(item, f"{where}[{i}]") for i, item in enumerate(raw)]
@@ -210,13 +194,7 @@ def parse_input(raw: Any, names: dict[str, str], where: str = "input") -> list[M
             if isinstance(content, str):
                 content = [{"type": "text", "text": content}]
             if not isinstance(content, list):
-                raise RequestError(
-                    400,
-                    f"Invalid type for '{here}.content': expected a string or an array of contents, but got "
-                    f"{kind_of(content)} instead.",
-                    param=f"{here}.content",
-                    code="invalid_type",
-                )
+                raise invalid_type(f"{here}.content", "a string or an array of contents", content)
             if role == "user" and all(
                 _is_content(object_at(c, f"{here}.content").get("type", "text")) for c in content
             ):

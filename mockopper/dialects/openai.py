@@ -9,7 +9,7 @@ from typing import Any, ClassVar
 from mockopper import attachments
 from mockopper.answers import Failure
 from mockopper.attachments import Attachment
-from mockopper.dialects.base import Call, ModelInfo, RequestError, Route, Surface, kind_of, retry_headers
+from mockopper.dialects.base import Call, ModelInfo, RequestError, Route, Surface, invalid_type, retry_headers
 from mockopper.exchange import Exchange, RecordedError
 
 __all__ = ["CHAT_PARTS", "ERROR_TYPES", "RESPONSES_PARTS", "OpenAIErrors", "OpenAIModels", "attachment", "error_type"]
@@ -118,12 +118,7 @@ def _text(part: Mapping[str, Any], key: str, where: str) -> str | None:
     if value is None:
         return None
     if not isinstance(value, str):
-        raise RequestError(
-            400,
-            f"Invalid type for '{where}.{key}': expected a string, but got {kind_of(value)} instead.",
-            param=f"{where}.{key}",
-            code="invalid_type",
-        )
+        raise invalid_type(f"{where}.{key}", "a string", value)
     return value
 
 
@@ -137,12 +132,7 @@ def _inner(part: Mapping[str, Any], key: str, where: str) -> Mapping[str, Any]:
             code="missing_required_parameter",
         )
     if not isinstance(value, Mapping):
-        raise RequestError(
-            400,
-            f"Invalid type for '{where}.{key}': expected an object, but got {kind_of(value)} instead.",
-            param=f"{where}.{key}",
-            code="invalid_type",
-        )
+        raise invalid_type(f"{where}.{key}", "an object", value)
     return value
 
 

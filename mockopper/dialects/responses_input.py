@@ -13,7 +13,7 @@ from typing import Any
 
 from mockopper.attachments import Attachment
 from mockopper.conversation import Message, ToolCallRef
-from mockopper.dialects.base import Call, RequestError, expect, kind_of
+from mockopper.dialects.base import Call, RequestError, expect, invalid_type, kind_of
 from mockopper.dialects.openai import RESPONSES_PARTS, attachment
 from mockopper.dialects.responses_continuation import ResponsesContinuation, unpack_conversation
 from mockopper.history import Turn
@@ -62,12 +62,7 @@ def content_text(content: Any, where: str) -> tuple[str, tuple[Attachment, ...]]
     if isinstance(content, str):
         return content, ()
     if not isinstance(content, list):
-        raise bad(
-            where,
-            f"Invalid type for '{where}': expected one of a string or array of input content parts, "
-            f"but got {kind_of(content)} instead.",
-            "invalid_type",
-        )
+        raise invalid_type(where, "one of a string or array of input content parts", content)
     texts: list[str] = []
     attachments: list[Attachment] = []
     for i, part in enumerate(content):
@@ -132,12 +127,7 @@ class ResponsesInput(ResponsesContinuation):
             state.add(Message("user", raw))
             return state
         if not isinstance(raw, list):
-            raise bad(
-                "input",
-                f"Invalid type for 'input': expected one of a string or array of input items, "
-                f"but got {kind_of(raw)} instead.",
-                "invalid_type",
-            )
+            raise invalid_type("input", "one of a string or array of input items", raw)
         for i, item in enumerate(raw):
             self.read_item(object_at(item, f"input[{i}]"), f"input[{i}]", state, call)
         return state
@@ -145,11 +135,7 @@ class ResponsesInput(ResponsesContinuation):
     def read_item(self, item: Mapping[str, Any], where: str, state: InputState, call: Call) -> None:
         kind = item.get("type", "message" if "role" in item else None)
         if kind is not None and not isinstance(kind, str):
-            raise bad(
-                f"{where}.type",
-                f"Invalid type for '{where}.type': expected a string, but got {kind_of(kind)} instead.",
-                "invalid_type",
-            )
+            raise invalid_type(f"{where}.type", "a string", kind)
         if kind == "message":
             role = expect(item, "role", str, where=f"{where}.")
             if role not in _ROLES:

@@ -8,7 +8,16 @@ from collections.abc import Mapping
 from typing import Any, ClassVar
 
 from mockopper.conversation import Conversation, Tool
-from mockopper.dialects.base import Call, RequestError, body_object, expect, kind_of, optional, parse_extras, schema_of
+from mockopper.dialects.base import (
+    Call,
+    RequestError,
+    body_object,
+    expect,
+    invalid_type,
+    optional,
+    parse_extras,
+    schema_of,
+)
 from mockopper.dialects.responses_input import ResponsesInput, bad, object_at
 from mockopper.dialects.responses_render import ResponsesConversation
 
@@ -200,11 +209,7 @@ class ResponsesRequest(ResponsesInput):
             else:
                 raise bad("tool_choice.type", f"Invalid value for 'tool_choice.type': '{kind}'.")
         else:
-            raise bad(
-                "tool_choice",
-                f"Invalid type for 'tool_choice': expected a string or an object, but got {kind_of(choice)} instead.",
-                "invalid_type",
-            )
+            raise invalid_type("tool_choice", "a string or an object", choice)
         return tuple(tools), echoed, mode, required, echo_choice
 
     def hosted_tool(self, kind: str, where: str) -> bool:
