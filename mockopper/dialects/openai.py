@@ -44,11 +44,15 @@ def error_type(failure: Failure) -> str:
 class OpenAIErrors:
     """Mixed into OpenAI surfaces: `{"error": {"message", "type", "param", "code"}}`."""
 
+    def error_kind(self, failure: Failure) -> str:
+        """The error `type` a failure is named with (OpenResponses names its own)."""
+        return error_type(failure)
+
     def error_body(self, failure: Failure) -> Any:
         return {
             "error": {
                 "message": failure.message,
-                "type": error_type(failure),
+                "type": self.error_kind(failure),
                 "param": failure.param,
                 "code": failure.code,
             }

@@ -18,7 +18,6 @@ from typing import Any, ClassVar
 from mockopper import fakes
 from mockopper.conversation import Conversation, estimate_tokens
 from mockopper.dialects.base import Call, Route, body_object, expect, optional
-from mockopper.dialects.openai import OpenAIErrors
 from mockopper.dialects.responses_continuation import pack_conversation
 from mockopper.dialects.responses_events import ResponsesEvents
 from mockopper.dialects.responses_request import ResponsesRequest
@@ -27,7 +26,7 @@ from mockopper.exchange import Exchange, Recorded
 __all__ = ["Compaction", "Responses", "ResponsesCompact"]
 
 
-class Responses(OpenAIErrors, ResponsesRequest, ResponsesEvents):
+class Responses(ResponsesRequest, ResponsesEvents):
     """OpenAI's Responses API."""
 
     api: ClassVar[str] = "responses"

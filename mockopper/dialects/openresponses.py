@@ -101,16 +101,6 @@ class OpenResponses(Responses):
     def error_kind(self, failure: Failure) -> str:
         return error_type(failure)
 
-    def error_body(self, failure: Failure) -> Any:
-        return {
-            "error": {
-                "message": failure.message,
-                "type": error_type(failure),
-                "param": failure.param,
-                "code": failure.code,
-            }
-        }
-
     def error_event(self, failure: Failure, number: int, conv: ResponsesConversation) -> dict[str, Any]:
         event: dict[str, Any] = {"type": "error", "sequence_number": number}
         if conv.websocket:

@@ -14,7 +14,7 @@ from typing import Any, ClassVar
 from mockopper.answers import Answer, Failure
 from mockopper.conversation import Conversation
 from mockopper.dialects.base import with_cost
-from mockopper.dialects.openai import error_type
+from mockopper.dialects.openai import OpenAIErrors
 from mockopper.dialects.responses_render import ResponsesConversation, ResponsesRender
 from mockopper.pacing import strike_index
 from mockopper.sse import Event
@@ -35,8 +35,8 @@ _CODES = {
 }
 
 
-class ResponsesEvents(ResponsesRender):
-    """Mixed into the Responses surfaces: an answer as typed events, and errors in the stream."""
+class ResponsesEvents(OpenAIErrors, ResponsesRender):
+    """Mixed into the Responses surfaces: an answer as typed events, and errors in OpenAI's shape, in the stream too."""
 
     # Where OpenResponses differs (the values are set on `Responses`).
     reasoning_text_event: ClassVar[str]
@@ -116,9 +116,6 @@ class ResponsesEvents(ResponsesRender):
             yield event(f"{name}.delta", True, at, **where, delta=piece)
         yield event(f"{name}.done", **where, text=text)
         yield event("response.content_part.done", **where, part={"type": "reasoning_text", "text": text})
-
-    def error_kind(self, failure: Failure) -> str:
-        return error_type(failure)
 
     @staticmethod
     def failed_code(failure: Failure) -> str:
