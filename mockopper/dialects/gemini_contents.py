@@ -14,7 +14,7 @@ from typing import Any
 from mockopper import attachments
 from mockopper.conversation import Attachment, Message, ToolCallRef
 from mockopper.dialects.base import RequestError
-from mockopper.dialects.gemini_fields import field, invalid, read_message, read_repeated, read_string
+from mockopper.dialects.gemini_fields import field, invalid, read_message, read_name, read_repeated, read_string
 from mockopper.dialects.google import result_text
 
 __all__ = ["Parts", "parse_contents", "read_parts"]
@@ -70,13 +70,7 @@ def read_parts(content: Mapping[str, Any], where: str) -> Parts:
         call_key, call = field(part, "functionCall")
         if call is not None:
             call = read_message(call, f"{here}.{call_key}", "FunctionCall")
-            name = read_string(call.get("name"), f"{here}.{call_key}.name")
-            if not name:
-                raise RequestError(
-                    400,
-                    f"* GenerateContentRequest.{here}.{call_key}.name: Name cannot be empty.",
-                    param=f"{here}.{call_key}.name",
-                )
+            name = read_name(call, f"{here}.{call_key}")
             args = call.get("args")
             if args is not None:
                 read_message(args, f"{here}.{call_key}.args", "google.protobuf.Struct")
@@ -85,13 +79,7 @@ def read_parts(content: Mapping[str, Any], where: str) -> Parts:
         response_key, response = field(part, "functionResponse")
         if response is not None:
             response = read_message(response, f"{here}.{response_key}", "FunctionResponse")
-            name = read_string(response.get("name"), f"{here}.{response_key}.name")
-            if not name:
-                raise RequestError(
-                    400,
-                    f"* GenerateContentRequest.{here}.{response_key}.name: Name cannot be empty.",
-                    param=f"{here}.{response_key}.name",
-                )
+            name = read_name(response, f"{here}.{response_key}")
             call_id = response.get("id")
             parts_key, carried = field(response, "parts")  # multimodal function responses
             there = f"{here}.{response_key}.{parts_key}"

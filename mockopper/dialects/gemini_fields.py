@@ -12,7 +12,17 @@ from typing import Any
 
 from mockopper.dialects.base import RequestError
 
-__all__ = ["TYPE_URL", "field", "invalid", "read_int32", "read_message", "read_repeated", "read_string", "snake"]
+__all__ = [
+    "TYPE_URL",
+    "field",
+    "invalid",
+    "read_int32",
+    "read_message",
+    "read_name",
+    "read_repeated",
+    "read_string",
+    "snake",
+]
 
 TYPE_URL = "type.googleapis.com/google.ai.generativelanguage.v1beta.{}"
 
@@ -70,3 +80,11 @@ def read_int32(value: Any, where: str) -> int | None:
     if isinstance(value, bool) or not isinstance(value, int) or not -(2**31) <= value < 2**31:
         raise invalid(where, "TYPE_INT32", value)
     return value
+
+
+def read_name(obj: Mapping[str, Any], where: str) -> str:
+    """The `name` of the function call, response or declaration at `where`: a string, not empty."""
+    name = read_string(obj.get("name"), f"{where}.name")
+    if not name:
+        raise RequestError(400, f"* GenerateContentRequest.{where}.name: Name cannot be empty.", param=f"{where}.name")
+    return name

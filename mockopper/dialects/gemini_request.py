@@ -21,6 +21,7 @@ from mockopper.dialects.gemini_fields import (
     invalid,
     read_int32,
     read_message,
+    read_name,
     read_repeated,
     read_string,
     snake,
@@ -80,13 +81,7 @@ def _tools(body: Mapping[str, Any], where: str) -> tuple[Tool, ...]:
         for j, decl in enumerate(read_repeated(declarations, f"{here}.{decl_key}", "FunctionDeclaration")):
             there = f"{here}.{decl_key}[{j}]"
             decl = read_message(decl, there, "FunctionDeclaration")
-            name = read_string(decl.get("name"), f"{there}.name")
-            if not name:
-                raise RequestError(
-                    400,
-                    f"* GenerateContentRequest.{there}.name: Name cannot be empty.",
-                    param=f"{there}.name",
-                )
+            name = read_name(decl, there)
             schema = field(decl, "parametersJsonSchema")[1] or field(decl, "parameters")[1]
             description = read_string(decl.get("description"), f"{there}.description") or ""
             tools.append(Tool(name, description, schema if isinstance(schema, Mapping) else {}))
