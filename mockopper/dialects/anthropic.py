@@ -1,6 +1,6 @@
 """Anthropic: Messages (POST /v1/messages and /messages, JSON and SSE), token counting, models.
 
-Request parsing and validation live in `anthropic_request`; this module renders answers
+Request parsing and validation live in `anthropic_request` (and `anthropic_content`); this module renders answers
 as Anthropic does: a message of content blocks (thinking, text, tool_use) with a
 `stop_reason`, streamed as `message_start`, per-block `content_block_start` / `_delta` /
 `_stop` (a `ping` after the first start), `message_delta` and `message_stop`, each with an
