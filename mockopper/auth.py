@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from mockopper.engine import Failure
+from mockopper.answers import Failure
 
 __all__ = ["authenticate"]
 

@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from mockopper.streaming import ServerEvent, compact_json
+from mockopper.sse import ServerEvent, compact_json
 
 __all__ = ["Exchange", "Piece", "Recorded", "RecordedCall", "RecordedError", "Unreadable", "arguments_text"]
 

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from mockopper.conversation import Conversation
-from mockopper.streaming import compact_json
+from mockopper.sse import compact_json
 
 __all__ = ["ANY_OBJECT", "Format", "render", "requested"]
 

@@ -13,10 +13,10 @@ import time
 from collections.abc import Awaitable, Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
+from mockopper.answers import Failure
 from mockopper.conversation import Conversation
-from mockopper.engine import Failure
 from mockopper.journal import Journal, RequestRecord
-from mockopper.streaming import compact_json
+from mockopper.sse import compact_json
 
 if TYPE_CHECKING:
     from starlette.types import ASGIApp, Scope
@@ -164,7 +164,7 @@ def _unavailable(status: int, message: str) -> Failure:
 def _record(recorder: Recorder, surface: Surface, call: Call, conv: Conversation, capture: Capture) -> bool:
     """Turn a forwarded exchange into a rule of the recording; False (with a warning) when it cannot be read."""
     from mockopper.exchange import Unreadable
-    from mockopper.recorder import secrets_of
+    from mockopper.redaction import secrets_of
 
     where = f"{call.method} {call.path}"
     if capture.oversized:

@@ -22,9 +22,10 @@ from urllib.parse import parse_qsl
 from starlette.types import ASGIApp, Receive, Scope
 
 from mockopper import bodies, fakes
+from mockopper.answers import Failure
 from mockopper.auth import authenticate
 from mockopper.dialects.base import Call, RequestError, Route, Surface
-from mockopper.engine import Engine, Failure
+from mockopper.engine import Engine
 from mockopper.forwarding import Upstream
 from mockopper.journal import Journal, redact_headers, redact_query
 from mockopper.matching import describe_unmatched

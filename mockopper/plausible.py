@@ -1,10 +1,10 @@
 """Plausible values by a field's name: a `year` is a year, a `count` is small, an `email` looks like one.
 
-`fakes.schema_instance` asks here when a schema leaves room. A name is read as words
+`schema_instances.schema_instance` asks here when a schema leaves room. A name is read as words
 (`birthYear`, `birth_year` and `birth-year` are `birth year`), the last word that names
 something deciding, so `user_count` is a count and `count_of_users` is too (`of` links
 back to the word before it). Numeric ranges are only a preference: the schema's own bounds
-always win (see `fakes`).
+always win (see `schema_instances`).
 """
 
 from __future__ import annotations

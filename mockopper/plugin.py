@@ -208,8 +208,8 @@ def _with_cassette(
     mode = config.getoption("mockopper_record_mode", "none")
     path = cassette_path(Path(str(request.node.path)), request.node.name, cassette)
     records = mode in ("new_episodes", "all") or (mode == "once" and not path.exists())
-    base = to_scenario(scenario) if explicit else Scenario(name="cassette")
-    recorded = load_file(path).rules if path.exists() and mode != "all" else []
+    base = to_scenario(scenario, server.files) if explicit else Scenario(name="cassette")
+    recorded = load_file(path, server.files).rules if path.exists() and mode != "all" else []
     combined = base.model_copy(update={"rules": [*recorded, *base.rules]})
     server.load(combined)
     app = server.app

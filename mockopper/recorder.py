@@ -9,8 +9,8 @@ conversation answered again differently becomes one rule with `replies`, in orde
 
 The file is rewritten after every exchange, atomically (a temporary file in the same
 folder, then `os.replace`), so a killed server loses nothing. `--redact` patterns and
-the caller's own credentials are replaced with `***` everywhere in it; no header is ever
-written. Nothing here knows a vendor's wire format.
+the caller's own credentials are replaced with `***` everywhere in it (`redaction.py`);
+no header is ever written. Nothing here knows a vendor's wire format.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ import os
 import re
 import tempfile
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -30,15 +30,13 @@ import yaml
 from mockopper import templates
 from mockopper.conversation import Conversation
 from mockopper.exchange import Recorded, RecordedError
-from mockopper.journal import SECRET_HEADERS
-from mockopper.streaming import compact_json
+from mockopper.redaction import masks_for, recut, redact, text_condition
+from mockopper.sse import compact_json
 
-__all__ = ["MASK", "Recorder", "RecordingError", "secrets_of"]
+__all__ = ["Recorder", "RecordingError"]
 
-MASK = "***"
 _log = logging.getLogger("mockopper.record")
 _GLOB = re.compile(r"([*?\[])")
-_MIN_SECRET = 6  # shorter "keys" (mock, k) are left alone: replacing them would garble the text
 
 
 class RecordingError(ValueError):
@@ -92,7 +90,7 @@ class Recorder:
 
     def record(self, conv: Conversation, reply: Recorded, secrets: Sequence[str] = ()) -> dict[str, Any]:
         """Add one exchange (the request's conversation and the reply read back) and rewrite the file."""
-        masks = [re.compile(re.escape(s)) for s in secrets if len(s) >= _MIN_SECRET] + self._patterns
+        masks = masks_for(secrets, self._patterns)
         match = self._match(conv, masks)
         entry = self._reply(conv, reply, masks)
         key = _key(match)
@@ -125,10 +123,10 @@ class Recorder:
         if result is not None:
             match["tool_result"] = result.tool_name or True
         elif conv.last_user_text is not None:
-            match["message"] = _text_condition(conv.last_user_text, masks)
+            match["message"] = text_condition(conv.last_user_text, masks)
         match["turn"] = conv.turn
         if conv.system:
-            match["system"] = _text_condition(conv.system, masks)
+            match["system"] = text_condition(conv.system, masks)
         if conv.tools:
             match["tools"] = [tool.name for tool in conv.tools]
         return match
@@ -220,20 +218,6 @@ class Recorder:
             return copied
 
 
-def secrets_of(headers: Mapping[str, str], query: Mapping[str, str]) -> list[str]:
-    """The credentials a request carried (its key in any header or `?key=`): never written to a recording."""
-    found: list[str] = []
-    for name in SECRET_HEADERS:
-        value = headers.get(name)
-        if value:
-            found.append(value)
-            scheme, _, rest = value.partition(" ")
-            if rest and scheme.lower() in ("bearer", "basic"):
-                found.append(rest.strip())
-    found += [v for k, v in query.items() if k.lower() in ("key", "api_key", "apikey", "token") and v]
-    return sorted(set(found), key=len, reverse=True)
-
-
 class _Sections:
     """A reply's reasoning, text and tool-call arguments after redaction, with the stream's chunks cut to match."""
 
@@ -257,10 +241,10 @@ class _Sections:
                     self.chunks = None  # the deltas do not spell the final answer: no chunks are kept
                     break
                 self.chunks.append(([t for t, _ in group], [a for _, a in group]))
-        redacted = [_redact(text, masks) for text in originals]
+        redacted = [redact(text, masks) for text in originals]
         if self.chunks is not None:
             self.chunks = [
-                _recut(c, a, original, masks) for (c, a), original in zip(self.chunks, originals, strict=True)
+                recut(c, a, original, masks) for (c, a), original in zip(self.chunks, originals, strict=True)
             ]
         self.reasoning, self.text, *self.arguments = [text for text, _ in redacted]
 
@@ -278,82 +262,12 @@ class _Sections:
         return {"chunks": chunks, "at_ms": at} if chunks else None
 
 
-def _redact(text: str, masks: Sequence[re.Pattern[str]]) -> tuple[str, list[tuple[int, int]]]:
-    """The text with every mask's matches replaced by `***`, and the replaced spans of the original."""
-    found = sorted((m.start(), m.end()) for pattern in masks for m in pattern.finditer(text) if m.end() > m.start())
-    spans: list[tuple[int, int]] = []
-    for start, end in found:
-        if spans and start <= spans[-1][1]:
-            spans[-1] = (spans[-1][0], max(end, spans[-1][1]))
-        else:
-            spans.append((start, end))
-    if not spans:
-        return text, spans
-    out: list[str] = []
-    pos = 0
-    for start, end in spans:
-        out += [text[pos:start], MASK]
-        pos = end
-    out.append(text[pos:])
-    return "".join(out), spans
-
-
-def _recut(
-    chunks: list[str], at: list[float], original: str, masks: Sequence[re.Pattern[str]]
-) -> tuple[list[str], list[float]]:
-    """Stream chunks re-cut on the redacted text: a boundary inside a replaced span moves past it."""
-    text, spans = _redact(original, masks)
-    if not spans:
-        return chunks, at
-    out: list[str] = []
-    times: list[float] = []
-    boundary = 0
-    previous = 0
-    for chunk, offset in zip(chunks, at, strict=True):
-        boundary += len(chunk)
-        moved = _forward(boundary, spans)
-        if moved > previous:
-            out.append(text[previous:moved])
-            times.append(offset)
-            previous = moved
-        elif out:
-            times[-1] = offset  # merged into the chunk before: it is complete only now
-    return out, times
-
-
-def _forward(pos: int, spans: list[tuple[int, int]]) -> int:
-    """A position in the original text, in the redacted text (inside a replaced span: the span's end)."""
-    shift = 0
-    for start, end in spans:
-        if pos <= start:
-            break
-        if pos < end:
-            return start + shift + len(MASK)
-        shift += len(MASK) - (end - start)
-    return pos + shift
-
-
-def _text_condition(text: str, masks: Sequence[re.Pattern[str]]) -> dict[str, str]:
-    """`equals` the text; where redaction hid part of it, a regex that takes anything there instead."""
-    _, spans = _redact(text, masks)
-    if not spans:
-        return {"equals": text}
-    pieces: list[str] = []
-    pos = 0
-    for start, end in spans:
-        pieces.append(text[pos:start])
-        pos = end
-    pieces.append(text[pos:])
-    pieces[0], pieces[-1] = pieces[0].lstrip(), pieces[-1].rstrip()
-    return {"regex": r"(?is)\A\s*" + ".+?".join(re.escape(p) for p in pieces) + r"\s*\Z"}
-
-
 def _error(error: RecordedError, masks: Sequence[re.Pattern[str]]) -> dict[str, Any]:
     out: dict[str, Any] = {"status": error.status}
     if error.type:
         out["type"] = error.type
     if error.message:
-        out["message"] = templates.escape(_redact(error.message, masks)[0])
+        out["message"] = templates.escape(redact(error.message, masks)[0])
     if error.code:
         out["code"] = error.code
     if error.retry_after is not None:
@@ -397,7 +311,7 @@ def _name(conv: Conversation, masks: Sequence[re.Pattern[str]]) -> str:
     said = (
         f"after {result.tool_name or 'a tool'}"
         if result
-        else _redact(" ".join((conv.last_user_text or "").split()), masks)[0]
+        else redact(" ".join((conv.last_user_text or "").split()), masks)[0]
     )
     said = said if len(said) <= 60 else said[:59] + "…"
     return f"{conv.model} turn {conv.turn}: {said}" if said else f"{conv.model} turn {conv.turn}"

@@ -15,12 +15,14 @@ from typing import Any
 from starlette.types import ASGIApp
 
 from mockopper import fakes
-from mockopper.engine import Answer, Failure
+from mockopper.answers import Answer, Failure
 from mockopper.fleet import fleet
 from mockopper.journal import Journal, RequestRecord
 from mockopper.opper import layer
 from mockopper.opper.tracing import TraceStore
-from mockopper.streaming import BodyResponse, Playback, SSEResponse, compact_json
+from mockopper.pacing import Playback
+from mockopper.sse import compact_json
+from mockopper.streaming import BodyResponse, SSEResponse
 from mockopper.turn import Turn
 
 __all__ = ["Responder", "fault_failure", "json_bytes"]

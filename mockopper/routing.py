@@ -21,8 +21,8 @@ from starlette.routing import Route as StarletteRoute
 from starlette.types import ASGIApp, Lifespan, Receive, Scope, Send
 
 from mockopper import admin
+from mockopper.answers import Failure
 from mockopper.dialects.base import Call, Route, Surface, not_found_body
-from mockopper.engine import Failure
 from mockopper.opper import layer
 from mockopper.pipeline import Pipeline, pick
 from mockopper.respond import json_bytes

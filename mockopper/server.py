@@ -18,7 +18,7 @@ import uvicorn
 
 from mockopper.app import BASE_PATH, MockApp, Settings
 from mockopper.journal import RequestRecord
-from mockopper.loader import ScenarioNotFound, load, load_file, load_text
+from mockopper.loader import FileCache, ScenarioNotFound, load, load_file, load_text
 from mockopper.scenarios import Scenario
 from mockopper.sessions import HEADER as SESSION_HEADER
 from mockopper.sessions import check_name
@@ -41,19 +41,19 @@ def quiet_dropped_connections() -> None:
         logger.addFilter(_DroppedConnection())
 
 
-def to_scenario(source: ScenarioSource) -> Scenario:
-    """A scenario from a model, a dict, YAML text, a file path or a bundled name."""
+def to_scenario(source: ScenarioSource, cache: FileCache | None = None) -> Scenario:
+    """A scenario from a model, a dict, YAML text, a file path or a bundled name (files through `cache`)."""
     if source is None:
-        return load_file("default.yaml")
+        return load_file("default.yaml", cache)
     if isinstance(source, Scenario):
         return source
     if isinstance(source, dict):
         return load(source)
     if isinstance(source, Path):
-        return load_file(source)
+        return load_file(source, cache)
     if "\n" not in source:
         try:
-            return load_file(source)
+            return load_file(source, cache)
         except ScenarioNotFound:
             if ":" not in source:
                 raise
@@ -77,7 +77,8 @@ class MockServer:
     def __init__(
         self, scenario: ScenarioSource = None, *, host: str = "127.0.0.1", port: int = 0, **settings: Any
     ) -> None:
-        self.app = MockApp(to_scenario(scenario), Settings(**settings))
+        self.files = FileCache()  # each test loads its scenario: a file is read once per version
+        self.app = MockApp(to_scenario(scenario, self.files), Settings(**settings))
         self.host = host
         self._port = port
         self._server: uvicorn.Server | None = None
@@ -147,7 +148,7 @@ class MockServer:
 
     def load(self, scenario: ScenarioSource) -> Scenario:
         """Serve another scenario (a path, a bundled name, a dict or YAML text), with fresh counters."""
-        loaded = to_scenario(scenario)
+        loaded = to_scenario(scenario, self.files)
         self.app.load(loaded)
         return loaded
 
@@ -165,18 +166,19 @@ class MockServer:
 
         Give a client its `.headers`: `OpenAI(base_url=..., default_headers=server.session("a").headers)`.
         """
-        return SessionHandle(self.app, name)
+        return SessionHandle(self.app, name, self.files)
 
 
 class SessionHandle:
     """One session of a running server, as a test sees it: the header that selects it and its state."""
 
-    def __init__(self, app: MockApp, name: str) -> None:
+    def __init__(self, app: MockApp, name: str, files: FileCache | None = None) -> None:
         refused = check_name(name)
         if refused is not None:
             raise ValueError(f"Invalid session name {name!r}: {refused}.")
         self.app = app
         self.name = name
+        self._files = files
 
     @property
     def headers(self) -> dict[str, str]:
@@ -185,7 +187,7 @@ class SessionHandle:
 
     def load(self, scenario: ScenarioSource) -> Scenario:
         """Serve another scenario in this session only, with fresh counters."""
-        loaded = to_scenario(scenario)
+        loaded = to_scenario(scenario, self._files)
         self.app.load_session(self.name, loaded)
         return loaded
 

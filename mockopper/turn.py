@@ -5,9 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from mockopper.answers import Answer, Decision, Failure
 from mockopper.conversation import Conversation
 from mockopper.dialects.base import Call, Surface
-from mockopper.engine import Answer, Decision, Failure
 from mockopper.journal import RequestRecord
 from mockopper.opper import layer
 

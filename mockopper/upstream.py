@@ -25,7 +25,8 @@ import httpx
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from mockopper.exchange import Exchange
-from mockopper.streaming import KEEP_BYTES, ServerEvent, SSEReader
+from mockopper.pacing import KEEP_BYTES
+from mockopper.sse import ServerEvent, SSEReader
 
 __all__ = ["Capture", "Forwarder", "Forwarding", "Unavailable", "display_url"]
 

@@ -19,15 +19,15 @@ from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from mockopper import bodies, fakes
+from mockopper.answers import Answer, Failure
 from mockopper.auth import authenticate
 from mockopper.conversation import Conversation
 from mockopper.dialects.base import Call, RequestError, Route, Surface
-from mockopper.engine import Answer, Failure
 from mockopper.history import History
 from mockopper.journal import RequestRecord
+from mockopper.pacing import Playback, play_frames
 from mockopper.pipeline import Pipeline
 from mockopper.respond import fault_failure, json_bytes
-from mockopper.streaming import Playback, play_frames
 from mockopper.turn import Turn
 
 __all__ = ["Conversations"]

@@ -10,7 +10,8 @@ import jsonschema
 import pytest
 from faker import Faker
 
-from mockopper.fakes import embedding, float32_base64, ident, schema_instance
+from mockopper.fakes import embedding, float32_base64, ident
+from mockopper.schema_instances import schema_instance
 
 SCHEMAS: list[dict[str, Any]] = [
     {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]},

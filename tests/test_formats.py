@@ -150,7 +150,7 @@ def test_field_markers_are_answered_with_values_of_the_stated_types() -> None:
     assert fmt.fields == ("score", "labels", "verdict", "count", "flag", "owner")  # topic is given
     from random import Random
 
-    from mockopper.fakes import schema_instance
+    from mockopper.schema_instances import schema_instance
 
     for seed in range(5):
         got = sections(formats.render(fmt, schema_instance(fmt.schema, Random(seed))))

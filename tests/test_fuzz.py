@@ -1417,9 +1417,9 @@ def test_a_get_on_a_gemini_method_path_retrieves_a_model_of_that_id(
 def test_a_hostile_schema_gets_a_bounded_instance_at_once(schema: Any) -> None:
     import random
 
-    from mockopper import fakes
+    from mockopper.schema_instances import schema_instance
 
-    value = fakes.schema_instance(schema, random.Random(1))
+    value = schema_instance(schema, random.Random(1))
     assert len(json.dumps(value, allow_nan=False)) < 2_000_000
 
 

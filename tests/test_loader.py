@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from mockopper.loader import ScenarioError, bundled_names, load, load_file, load_text, resolve
+from mockopper.loader import FileCache, ScenarioError, bundled_names, load, load_file, load_text, resolve
 
 BROKEN = [
     (
@@ -187,6 +187,22 @@ def test_name_defaults_to_the_file_stem(tmp_path: Path) -> None:
     path = tmp_path / "my-scenario.yaml"
     path.write_text("rules: []\n")
     assert load_file(path).name == "my-scenario"
+
+
+def test_a_file_cache_reads_a_file_again_only_once_it_changes(tmp_path: Path) -> None:
+    path = tmp_path / "s.yaml"
+    path.write_text("rules: [{reply: {text: one}}]\n")
+    cache = FileCache(limit=1)
+    first = load_file(path, cache)
+    assert load_file(path, cache) is first
+    assert load_file(path) is not first  # without a cache the file is read every time
+    path.write_text("rules: [{reply: {text: three}}]\n")  # another size: another version
+    changed = load_file(path, cache)
+    assert changed.rules[0].reply is not None and changed.rules[0].reply.text == "three"
+    other = tmp_path / "t.yaml"
+    other.write_text("rules: []\n")
+    load_file(other, cache)  # past the limit: the least recently loaded is forgotten
+    assert load_file(path, cache) is not changed
 
 
 def test_a_bare_name_resolves_to_a_bundled_scenario(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

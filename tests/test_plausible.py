@@ -13,8 +13,8 @@ from faker import Faker
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from mockopper.fakes import schema_instance
 from mockopper.plausible import number_range, words
+from mockopper.schema_instances import schema_instance
 
 SAFE = 9007199254740991  # what zod and JavaScript's Number.MAX_SAFE_INTEGER put as bounds
 

@@ -15,7 +15,9 @@ __all__ = ["all_surfaces"]
 def all_surfaces() -> list[Surface]:
     """A fresh instance of every surface, in route order."""
     from mockopper.dialects.anthropic import AnthropicModels, CountTokens, Messages
-    from mockopper.dialects.gemini import GeminiCountTokens, GeminiEmbed, GeminiGenerate, GoogleModels
+    from mockopper.dialects.gemini import GeminiCountTokens, GeminiGenerate
+    from mockopper.dialects.gemini_embed import GeminiEmbed
+    from mockopper.dialects.google_models import GoogleModels
     from mockopper.dialects.interactions import Interactions
     from mockopper.dialects.openai import OpenAIModels
     from mockopper.dialects.openai_chat import ChatCompletions

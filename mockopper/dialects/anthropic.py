@@ -1,6 +1,6 @@
 """Anthropic: Messages (POST /v1/messages and /messages, JSON and SSE), token counting, models.
 
-Request parsing and validation live in `anthropic_request`; this module renders answers
+Request parsing and validation live in `anthropic_request` (and `anthropic_content`); this module renders answers
 as Anthropic does: a message of content blocks (thinking, text, tool_use) with a
 `stop_reason`, streamed as `message_start`, per-block `content_block_start` / `_delta` /
 `_stop` (a `ping` after the first start), `message_delta` and `message_stop`, each with an
@@ -25,13 +25,14 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
+from mockopper.answers import Answer, Failure, ToolCall
 from mockopper.conversation import Conversation, Message, ToolCallRef
 from mockopper.dialects import anthropic_threads
 from mockopper.dialects.anthropic_request import AnthropicConversation, read_request
 from mockopper.dialects.base import Call, ModelInfo, RequestError, Route, Surface, retry_headers, with_cost
-from mockopper.engine import Answer, Failure, ToolCall
 from mockopper.exchange import Exchange, Recorded, RecordedError
-from mockopper.streaming import Event, chunk_text
+from mockopper.pacing import chunk_text
+from mockopper.sse import Event
 
 __all__ = ["ERROR_TYPES", "AnthropicErrors", "AnthropicModels", "CountTokens", "Messages"]
 

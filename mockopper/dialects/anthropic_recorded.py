@@ -8,10 +8,10 @@ stream is an error after the pieces before it.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import Any
 
 from mockopper.dialects.anthropic import ERROR_TYPES
+from mockopper.dialects.recorded import count, error_document, mapping
 from mockopper.exchange import Exchange, Recorded, RecordedError, Unreadable, arguments_text
 
 __all__ = ["read_error", "read_message", "read_stream"]
@@ -27,16 +27,8 @@ _FINISH = {
 }
 
 
-def _map(value: Any) -> Mapping[str, Any]:
-    return value if isinstance(value, Mapping) else {}
-
-
-def _int(value: Any) -> int | None:
-    return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else None
-
-
 def _error(body: Any, status: int, exchange: Exchange | None) -> RecordedError:
-    error = _map(_map(body).get("error"))
+    error = mapping(mapping(body).get("error"))
     kind = error.get("type") if isinstance(error.get("type"), str) else None
     default = ERROR_TYPES.get(status, "api_error" if status >= 500 else "invalid_request_error")
     return RecordedError(
@@ -49,20 +41,16 @@ def _error(body: Any, status: int, exchange: Exchange | None) -> RecordedError:
 
 
 def read_error(exchange: Exchange) -> RecordedError:
-    try:
-        body = exchange.json()
-    except Unreadable:
-        body = {"error": {"message": exchange.body.decode("utf-8", "replace").strip() or None}}
-    return _error(body, exchange.status, exchange)
+    return _error(error_document(exchange), exchange.status, exchange)
 
 
 def read_message(body: Any) -> Recorded:
-    body = _map(body)
+    body = mapping(body)
     if not isinstance(body.get("content"), list):
         raise Unreadable("the message has no content")
     reply = Recorded(model=body.get("model") if isinstance(body.get("model"), str) else None)
     for block in body["content"]:
-        block = _map(block)
+        block = mapping(block)
         kind = block.get("type")
         if kind == "thinking":
             reply.reasoning += str(block.get("thinking") or "")
@@ -72,8 +60,8 @@ def read_message(body: Any) -> Recorded:
             call = reply.call(len(reply.tool_calls), str(block.get("name") or ""), block.get("id") or None)
             call.arguments = arguments_text(block.get("input"))
     reply.finish_reason = _FINISH.get(str(body.get("stop_reason")))
-    usage = _map(body.get("usage"))
-    reply.input_tokens, reply.output_tokens = _int(usage.get("input_tokens")), _int(usage.get("output_tokens"))
+    usage = mapping(body.get("usage"))
+    reply.input_tokens, reply.output_tokens = count(usage.get("input_tokens")), count(usage.get("output_tokens"))
     return reply
 
 
@@ -82,31 +70,31 @@ def read_stream(exchange: Exchange) -> Recorded:
     calls: dict[int, int] = {}  # content block index -> tool call index
     stopped = False
     for event, data in exchange.event_data():
-        data = _map(data)
+        data = mapping(data)
         kind = data.get("type")
         if kind == "message_start":
-            message = _map(data.get("message"))
+            message = mapping(data.get("message"))
             reply.model = message.get("model") if isinstance(message.get("model"), str) else None
-            reply.input_tokens = _int(_map(message.get("usage")).get("input_tokens"))
+            reply.input_tokens = count(mapping(message.get("usage")).get("input_tokens"))
         elif kind == "content_block_start":
-            block = _map(data.get("content_block"))
+            block = mapping(data.get("content_block"))
             if block.get("type") == "tool_use":
-                calls[_int(data.get("index")) or 0] = len(calls)
+                calls[count(data.get("index")) or 0] = len(calls)
                 reply.call(len(calls) - 1, str(block.get("name") or ""), block.get("id") or None)
         elif kind == "content_block_delta":
-            delta = _map(data.get("delta"))
+            delta = mapping(data.get("delta"))
             part = delta.get("type")
             if part == "text_delta":
                 reply.add("text", str(delta.get("text") or ""), event.at_ms)
             elif part == "thinking_delta":
                 reply.add("reasoning", str(delta.get("thinking") or ""), event.at_ms)
             elif part == "input_json_delta":
-                index = calls.get(_int(data.get("index")) or 0)
+                index = calls.get(count(data.get("index")) or 0)
                 if index is not None:
                     reply.add(index, str(delta.get("partial_json") or ""), event.at_ms)
         elif kind == "message_delta":
-            reply.finish_reason = _FINISH.get(str(_map(data.get("delta")).get("stop_reason")))
-            output = _int(_map(data.get("usage")).get("output_tokens"))
+            reply.finish_reason = _FINISH.get(str(mapping(data.get("delta")).get("stop_reason")))
+            output = count(mapping(data.get("usage")).get("output_tokens"))
             reply.output_tokens = output if output is not None else reply.output_tokens
         elif kind == "message_stop":
             stopped = True

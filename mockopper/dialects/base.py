@@ -13,12 +13,12 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from mockopper.answers import Answer, Failure
 from mockopper.conversation import Conversation, Extras
-from mockopper.engine import Answer, Failure
 from mockopper.exchange import Exchange, Recorded, RecordedError, Unreadable
 from mockopper.fleet import ModelInfo
 from mockopper.history import History
-from mockopper.streaming import Event
+from mockopper.sse import Event
 
 if TYPE_CHECKING:
     from mockopper.sessions import Session
@@ -29,6 +29,7 @@ __all__ = [
     "RequestError",
     "Surface",
     "expect",
+    "invalid_type",
     "kind_of",
     "not_found_body",
     "optional",
@@ -232,6 +233,16 @@ def kind_of(value: Any) -> str:
     return type(value).__name__
 
 
+def invalid_type(name: str, wanted: str, value: Any) -> RequestError:
+    """A 400 for a value of the wrong JSON type, as the OpenAI APIs word it (`expect` and `optional` raise it)."""
+    return RequestError(
+        400,
+        f"Invalid type for '{name}': expected {wanted}, but got {kind_of(value)} instead.",
+        param=name,
+        code="invalid_type",
+    )
+
+
 def _is(value: Any, types: tuple[type, ...]) -> bool:
     if type(value) in types:  # parsed JSON holds exact types: the common case
         return True
@@ -250,12 +261,7 @@ def expect(body: Mapping[str, Any], key: str, *types: type, where: str = "") -> 
     value = body[key]
     if not _is(value, types):
         wanted = " or ".join(_KINDS.get(t, t.__name__) for t in types)
-        raise RequestError(
-            400,
-            f"Invalid type for '{name}': expected {wanted}, but got {kind_of(value)} instead.",
-            param=name,
-            code="invalid_type",
-        )
+        raise invalid_type(name, wanted, value)
     return value
 
 
@@ -267,12 +273,7 @@ def optional(body: Mapping[str, Any], key: str, *types: type, where: str = "", d
     if not _is(value, types):
         name = f"{where}{key}"
         wanted = " or ".join(_KINDS.get(t, t.__name__) for t in types)
-        raise RequestError(
-            400,
-            f"Invalid type for '{name}': expected {wanted}, but got {kind_of(value)} instead.",
-            param=name,
-            code="invalid_type",
-        )
+        raise invalid_type(name, wanted, value)
     return value
 
 
@@ -289,13 +290,7 @@ def parse_extras(body: Mapping[str, Any]) -> Extras:
     fallbacks = optional(body, "fallback_models", list, default=[])
     for i, item in enumerate(fallbacks):
         if not isinstance(item, str) or not item:
-            raise RequestError(
-                400,
-                f"Invalid type for 'fallback_models[{i}]': expected a model id string, but got "
-                f"{kind_of(item)} instead.",
-                param=f"fallback_models[{i}]",
-                code="invalid_type",
-            )
+            raise invalid_type(f"fallback_models[{i}]", "a model id string", item)
     tags = optional(body, "tags", dict, default={})
     span = optional(body, "span_uuid", str)
     evaluate = optional(body, "evaluate", bool)

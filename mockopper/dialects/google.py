@@ -12,9 +12,9 @@ import time
 from collections.abc import Mapping
 from typing import Any
 
+from mockopper.answers import Answer, Failure, ToolCall
 from mockopper.conversation import estimate_tokens
 from mockopper.dialects.base import retry_headers
-from mockopper.engine import Answer, Failure, ToolCall
 from mockopper.exchange import Exchange, RecordedError
 
 __all__ = [

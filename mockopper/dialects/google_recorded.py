@@ -13,6 +13,7 @@ from http import HTTPStatus
 from typing import Any
 
 from mockopper.dialects.google import STATUS
+from mockopper.dialects.recorded import count, error_document, mapping
 from mockopper.exchange import Exchange, Recorded, RecordedError, Unreadable, arguments_text
 
 __all__ = ["read_error", "read_generate", "read_generate_stream", "read_interaction", "read_interactions_stream"]
@@ -23,14 +24,11 @@ _FILTERED = frozenset({"SAFETY", "RECITATION", "BLOCKLIST", "PROHIBITED_CONTENT"
 _CODES = {s.phrase.lower().replace(" ", "_").replace("-", "_"): s.value for s in HTTPStatus}
 
 
-def _map(value: Any) -> Mapping[str, Any]:
-    return value if isinstance(value, Mapping) else {}
-
-
 def _int(value: Any) -> int | None:
+    """A count, which protobuf's JSON may spell as a string of digits."""
     if isinstance(value, str) and value.isdigit():
         return int(value)
-    return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else None
+    return count(value)
 
 
 def _seconds(value: Any) -> float | None:
@@ -44,12 +42,12 @@ def _seconds(value: Any) -> float | None:
 
 
 def _error(body: Any, status: int, exchange: Exchange | None) -> RecordedError:
-    error = _map(_map(body).get("error"))
+    error = mapping(mapping(body).get("error"))
     name = error.get("status") if isinstance(error.get("status"), str) else None
     retry = exchange.retry_after() if exchange else None
     for detail in error.get("details") or []:
-        if _map(detail).get("@type", "").endswith("google.rpc.RetryInfo") and retry is None:
-            retry = _seconds(_map(detail).get("retryDelay"))
+        if mapping(detail).get("@type", "").endswith("google.rpc.RetryInfo") and retry is None:
+            retry = _seconds(mapping(detail).get("retryDelay"))
     return RecordedError(
         status=status,
         message=error.get("message") if isinstance(error.get("message"), str) else None,
@@ -60,11 +58,7 @@ def _error(body: Any, status: int, exchange: Exchange | None) -> RecordedError:
 
 
 def read_error(exchange: Exchange) -> RecordedError:
-    try:
-        body = exchange.json()
-    except Unreadable:
-        body = {"error": {"message": exchange.body.decode("utf-8", "replace").strip() or None}}
-    return _error(body, exchange.status, exchange)
+    return _error(error_document(exchange), exchange.status, exchange)
 
 
 # --- generateContent -------------------------------------------------------------------------
@@ -72,13 +66,13 @@ def read_error(exchange: Exchange) -> RecordedError:
 
 def _generate_chunk(reply: Recorded, body: Any, at_ms: float | None) -> None:
     """One GenerateContentResponse: a whole answer (at_ms None) or one chunk of a stream."""
-    body = _map(body)
+    body = mapping(body)
     if isinstance(body.get("modelVersion"), str):
         reply.model = body["modelVersion"]
     candidates = body.get("candidates") or []
-    candidate = _map(candidates[0]) if candidates else {}
-    for part in _map(candidate.get("content")).get("parts") or []:
-        part = _map(part)
+    candidate = mapping(candidates[0]) if candidates else {}
+    for part in mapping(candidate.get("content")).get("parts") or []:
+        part = mapping(part)
         if isinstance(part.get("text"), str):
             kind = "reasoning" if part.get("thought") else "text"
             if at_ms is None:
@@ -89,7 +83,7 @@ def _generate_chunk(reply: Recorded, body: Any, at_ms: float | None) -> None:
                 )
             else:
                 reply.add(kind, part["text"], at_ms)
-        call = _map(part.get("functionCall") or part.get("function_call"))
+        call = mapping(part.get("functionCall") or part.get("function_call"))
         if call:
             index = len(reply.tool_calls)
             reply.call(index, str(call.get("name") or ""), call.get("id") or None)
@@ -100,7 +94,7 @@ def _generate_chunk(reply: Recorded, body: Any, at_ms: float | None) -> None:
     finish = candidate.get("finishReason")
     if isinstance(finish, str):
         reply.finish_reason = "content_filter" if finish in _FILTERED else _FINISH.get(finish, "stop")
-    usage = _map(body.get("usageMetadata"))
+    usage = mapping(body.get("usageMetadata"))
     if usage:
         reply.input_tokens = _int(usage.get("promptTokenCount"))
         output = (_int(usage.get("candidatesTokenCount")) or 0) + (_int(usage.get("thoughtsTokenCount")) or 0)
@@ -127,8 +121,8 @@ def read_generate(body: Any) -> Recorded:
 def read_generate_stream(exchange: Exchange) -> Recorded:
     reply = Recorded(dropped=exchange.dropped)
     for event, data in exchange.event_data():
-        if "error" in _map(data) and "candidates" not in _map(data):
-            error = _map(_map(data).get("error"))
+        if "error" in mapping(data) and "candidates" not in mapping(data):
+            error = mapping(mapping(data).get("error"))
             reply.error = _error(data, _int(error.get("code")) or 500, None)
             reply.error_after = len(reply.pieces or ())
             break
@@ -157,25 +151,25 @@ def _usage(reply: Recorded, usage: Mapping[str, Any]) -> None:
 
 
 def read_interaction(body: Any) -> Recorded:
-    body = _map(body)
+    body = mapping(body)
     steps = body.get("steps", body.get("outputs"))
     if not isinstance(steps, list):
         raise Unreadable("the interaction has no steps")
     reply = Recorded(model=body.get("model") if isinstance(body.get("model"), str) else None)
     for step in steps:
-        step = _map(step)
+        step = mapping(step)
         kind = step.get("type")
         if kind == "thought":
-            reply.reasoning += "".join(str(_map(s).get("text") or "") for s in step.get("summary") or [])
+            reply.reasoning += "".join(str(mapping(s).get("text") or "") for s in step.get("summary") or [])
         elif kind == "model_output":
-            reply.text += "".join(str(_map(c).get("text") or "") for c in step.get("content") or [])
+            reply.text += "".join(str(mapping(c).get("text") or "") for c in step.get("content") or [])
         elif kind == "text":
             reply.text += str(step.get("text") or "")
         elif kind == "function_call":
             call = reply.call(len(reply.tool_calls), str(step.get("name") or ""), step.get("id") or None)
             call.arguments = arguments_text(step.get("arguments"))
     _status(reply, body.get("status"))
-    _usage(reply, _map(body.get("usage")))
+    _usage(reply, mapping(body.get("usage")))
     return reply
 
 
@@ -184,34 +178,34 @@ def read_interactions_stream(exchange: Exchange) -> Recorded:
     calls: dict[int, int] = {}  # step index -> tool call index
     completed = False
     for event, data in exchange.event_data():
-        data = _map(data)
+        data = mapping(data)
         kind = data.get("event_type")
         if kind == "interaction.created":
-            model = _map(data.get("interaction")).get("model")
+            model = mapping(data.get("interaction")).get("model")
             reply.model = model if isinstance(model, str) else None
         elif kind == "step.start":
-            step = _map(data.get("step"))
+            step = mapping(data.get("step"))
             if step.get("type") == "function_call":
                 calls[_int(data.get("index")) or 0] = len(calls)
                 reply.call(len(calls) - 1, str(step.get("name") or ""), step.get("id") or None)
         elif kind == "step.delta":
-            delta = _map(data.get("delta"))
+            delta = mapping(data.get("delta"))
             part = delta.get("type")
             if part == "text":
                 reply.add("text", str(delta.get("text") or ""), event.at_ms)
             elif part == "thought_summary":
-                reply.add("reasoning", str(_map(delta.get("content")).get("text") or ""), event.at_ms)
+                reply.add("reasoning", str(mapping(delta.get("content")).get("text") or ""), event.at_ms)
             elif part == "arguments_delta":
                 index = calls.get(_int(data.get("index")) or 0)
                 if index is not None:
                     reply.add(index, str(delta.get("arguments") or ""), event.at_ms)
         elif kind == "interaction.completed":
-            interaction = _map(data.get("interaction"))
+            interaction = mapping(data.get("interaction"))
             _status(reply, interaction.get("status"))
-            _usage(reply, _map(interaction.get("usage")))
+            _usage(reply, mapping(interaction.get("usage")))
             completed = True
         elif kind == "error":
-            error = _map(data.get("error"))
+            error = mapping(data.get("error"))
             status = _CODES.get(str(error.get("code")), 529 if error.get("code") == "overloaded" else 500)
             reply.error = RecordedError(status, str(error.get("message") or "") or None)
             reply.error_after = len(reply.pieces or ())

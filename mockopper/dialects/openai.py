@@ -7,9 +7,9 @@ from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar
 
 from mockopper import attachments
+from mockopper.answers import Failure
 from mockopper.attachments import Attachment
-from mockopper.dialects.base import Call, ModelInfo, RequestError, Route, Surface, kind_of, retry_headers
-from mockopper.engine import Failure
+from mockopper.dialects.base import Call, ModelInfo, RequestError, Route, Surface, invalid_type, retry_headers
 from mockopper.exchange import Exchange, RecordedError
 
 __all__ = ["CHAT_PARTS", "ERROR_TYPES", "RESPONSES_PARTS", "OpenAIErrors", "OpenAIModels", "attachment", "error_type"]
@@ -44,11 +44,15 @@ def error_type(failure: Failure) -> str:
 class OpenAIErrors:
     """Mixed into OpenAI surfaces: `{"error": {"message", "type", "param", "code"}}`."""
 
+    def error_kind(self, failure: Failure) -> str:
+        """The error `type` a failure is named with (OpenResponses names its own)."""
+        return error_type(failure)
+
     def error_body(self, failure: Failure) -> Any:
         return {
             "error": {
                 "message": failure.message,
-                "type": error_type(failure),
+                "type": self.error_kind(failure),
                 "param": failure.param,
                 "code": failure.code,
             }
@@ -118,12 +122,7 @@ def _text(part: Mapping[str, Any], key: str, where: str) -> str | None:
     if value is None:
         return None
     if not isinstance(value, str):
-        raise RequestError(
-            400,
-            f"Invalid type for '{where}.{key}': expected a string, but got {kind_of(value)} instead.",
-            param=f"{where}.{key}",
-            code="invalid_type",
-        )
+        raise invalid_type(f"{where}.{key}", "a string", value)
     return value
 
 
@@ -137,12 +136,7 @@ def _inner(part: Mapping[str, Any], key: str, where: str) -> Mapping[str, Any]:
             code="missing_required_parameter",
         )
     if not isinstance(value, Mapping):
-        raise RequestError(
-            400,
-            f"Invalid type for '{where}.{key}': expected an object, but got {kind_of(value)} instead.",
-            param=f"{where}.{key}",
-            code="invalid_type",
-        )
+        raise invalid_type(f"{where}.{key}", "an object", value)
     return value
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any, ClassVar
 
+from mockopper.answers import Answer, Failure
 from mockopper.conversation import Attachment, Conversation, Message, Tool, ToolCallRef
 from mockopper.dialects.base import (
     Call,
@@ -13,16 +14,15 @@ from mockopper.dialects.base import (
     Surface,
     body_object,
     expect,
-    kind_of,
+    invalid_type,
     optional,
     parse_extras,
     schema_of,
     with_cost,
 )
 from mockopper.dialects.openai import CHAT_PARTS, OpenAIErrors, attachment
-from mockopper.engine import Answer, Failure
 from mockopper.exchange import Exchange, Recorded
-from mockopper.streaming import Event
+from mockopper.sse import Event
 
 __all__ = ["ChatCompletions"]
 
@@ -36,13 +36,7 @@ def content_text(content: Any, where: str) -> tuple[str, tuple[Attachment, ...]]
     if isinstance(content, str):
         return content, ()
     if not isinstance(content, list):
-        raise RequestError(
-            400,
-            f"Invalid type for '{where}': expected a string or an array of content parts, "
-            f"but got {kind_of(content)} instead.",
-            param=where,
-            code="invalid_type",
-        )
+        raise invalid_type(where, "a string or an array of content parts", content)
     texts: list[str] = []
     attachments: list[Attachment] = []
     for i, part in enumerate(content):
@@ -50,22 +44,12 @@ def content_text(content: Any, where: str) -> tuple[str, tuple[Attachment, ...]]
             texts.append(part)
             continue
         if not isinstance(part, Mapping):
-            raise RequestError(
-                400,
-                f"Invalid type for '{where}[{i}]': expected an object, but got {kind_of(part)} instead.",
-                param=f"{where}[{i}]",
-                code="invalid_type",
-            )
+            raise invalid_type(f"{where}[{i}]", "an object", part)
         kind = part.get("type")
         if kind in ("text", "input_text", "output_text"):
             text = part.get("text")
             if not isinstance(text, str):
-                raise RequestError(
-                    400,
-                    f"Invalid type for '{where}[{i}].text': expected a string, but got {kind_of(text)} instead.",
-                    param=f"{where}[{i}].text",
-                    code="invalid_type",
-                )
+                raise invalid_type(f"{where}[{i}].text", "a string", text)
             texts.append(text)
         elif kind == "refusal":
             texts.append(str(part.get("refusal") or ""))
@@ -87,20 +71,10 @@ def parse_tools(body: Mapping[str, Any]) -> tuple[tuple[Tool, ...], str, str | N
     for i, item in enumerate(optional(body, "tools", list, default=[])):
         where = f"tools[{i}]"
         if not isinstance(item, Mapping):
-            raise RequestError(
-                400,
-                f"Invalid type for '{where}': expected an object, but got {kind_of(item)} instead.",
-                param=where,
-                code="invalid_type",
-            )
+            raise invalid_type(where, "an object", item)
         kind = item.get("type", "function")
         if not isinstance(kind, str):
-            raise RequestError(
-                400,
-                f"Invalid type for '{where}.type': expected a string, but got {kind_of(kind)} instead.",
-                param=f"{where}.type",
-                code="invalid_type",
-            )
+            raise invalid_type(f"{where}.type", "a string", kind)
         spec = item.get(kind) if isinstance(item.get(kind), Mapping) else None
         if spec is None:
             raise RequestError(
@@ -143,12 +117,7 @@ def parse_tools(body: Mapping[str, Any]) -> tuple[tuple[Tool, ...], str, str | N
                 code="invalid_value",
             )
     else:
-        raise RequestError(
-            400,
-            f"Invalid type for 'tool_choice': expected a string or an object, but got {kind_of(choice)} instead.",
-            param="tool_choice",
-            code="invalid_type",
-        )
+        raise invalid_type("tool_choice", "a string or an object", choice)
     if required is not None and not any(t.name == required for t in tools):
         raise RequestError(
             400,
@@ -181,12 +150,7 @@ class ChatCompletions(OpenAIErrors, Surface):
         for i, item in enumerate(raw):
             where = f"messages[{i}]"
             if not isinstance(item, Mapping):
-                raise RequestError(
-                    400,
-                    f"Invalid type for '{where}': expected an object, but got {kind_of(item)} instead.",
-                    param=where,
-                    code="invalid_type",
-                )
+                raise invalid_type(where, "an object", item)
             role = expect(item, "role", str, where=f"{where}.")
             if role not in _ROLES:
                 raise RequestError(

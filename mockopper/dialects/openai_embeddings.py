@@ -13,12 +13,12 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
+from mockopper.answers import Answer
 from mockopper.conversation import Conversation
 from mockopper.dialects.base import Call, RequestError, Route, Surface, body_object, expect, optional, parse_extras
 from mockopper.dialects.openai import OpenAIErrors
-from mockopper.engine import Answer
 from mockopper.fakes import float32_base64
-from mockopper.streaming import Event
+from mockopper.sse import Event
 
 __all__ = ["Embeddings", "EmbeddingsConversation"]
 

@@ -13,20 +13,13 @@ from collections.abc import Mapping
 from typing import Any
 
 from mockopper.dialects.openai import ERROR_TYPES
+from mockopper.dialects.recorded import count, error_document, mapping
 from mockopper.exchange import Exchange, Recorded, RecordedError, Unreadable
 
 __all__ = ["read_chat", "read_chat_stream", "read_error", "read_response", "read_responses_stream", "text_of"]
 
 _FINISH = {"stop": "stop", "length": "length", "tool_calls": "tool_calls", "function_call": "tool_calls"}
 _FINISH.update(content_filter="content_filter")
-
-
-def _map(value: Any) -> Mapping[str, Any]:
-    return value if isinstance(value, Mapping) else {}
-
-
-def _int(value: Any) -> int | None:
-    return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else None
 
 
 def text_of(value: Any) -> str:
@@ -40,7 +33,7 @@ def text_of(value: Any) -> str:
 
 def read_error_body(body: Any, status: int, exchange: Exchange | None = None) -> RecordedError:
     """`{"error": {"message", "type", "code"}}` (a bare message is taken too); the type only when not the default."""
-    error = _map(_map(body).get("error")) or _map(body)
+    error = mapping(mapping(body).get("error")) or mapping(body)
     kind = error.get("type") if isinstance(error.get("type"), str) else None
     default = ERROR_TYPES.get(status, "invalid_request_error" if status < 500 else "api_error")
     code = error.get("code")
@@ -55,34 +48,30 @@ def read_error_body(body: Any, status: int, exchange: Exchange | None = None) ->
 
 
 def read_error(exchange: Exchange) -> RecordedError:
-    try:
-        body = exchange.json()
-    except Unreadable:
-        body = {"error": {"message": exchange.body.decode("utf-8", "replace").strip() or None}}
-    return read_error_body(body, exchange.status, exchange)
+    return read_error_body(error_document(exchange), exchange.status, exchange)
 
 
 # --- Chat Completions ------------------------------------------------------------------
 
 
 def read_chat(body: Any) -> Recorded:
-    body = _map(body)
+    body = mapping(body)
     choices = body.get("choices")
     if not isinstance(choices, list) or not choices:
         raise Unreadable("the chat completion has no choices")
-    choice = _map(choices[0])
-    message = _map(choice.get("message"))
+    choice = mapping(choices[0])
+    message = mapping(choice.get("message"))
     reply = Recorded(model=body.get("model") if isinstance(body.get("model"), str) else None)
     reply.text = text_of(message.get("content"))
     reasoning = message.get("reasoning_content") or message.get("reasoning")
     reply.reasoning = reasoning if isinstance(reasoning, str) else ""
     for i, call in enumerate(message.get("tool_calls") or []):
-        function = _map(_map(call).get("function"))
-        recorded = reply.call(i, str(function.get("name") or ""), _map(call).get("id") or None)
+        function = mapping(mapping(call).get("function"))
+        recorded = reply.call(i, str(function.get("name") or ""), mapping(call).get("id") or None)
         recorded.arguments = str(function.get("arguments") or "")
     reply.finish_reason = _FINISH.get(str(choice.get("finish_reason")))
-    usage = _map(body.get("usage"))
-    reply.input_tokens, reply.output_tokens = _int(usage.get("prompt_tokens")), _int(usage.get("completion_tokens"))
+    usage = mapping(body.get("usage"))
+    reply.input_tokens, reply.output_tokens = count(usage.get("prompt_tokens")), count(usage.get("completion_tokens"))
     return reply
 
 
@@ -90,31 +79,31 @@ def read_chat_stream(exchange: Exchange) -> Recorded:
     reply = Recorded(dropped=exchange.dropped)
     finished = False
     for event, data in exchange.event_data():
-        data = _map(data)
+        data = mapping(data)
         if "error" in data and "choices" not in data:
             reply.error = read_error_body(data, 500)
             reply.error_after = len(reply.pieces or ())
             break
         if isinstance(data.get("model"), str):
             reply.model = data["model"]
-        usage = _map(data.get("usage"))
+        usage = mapping(data.get("usage"))
         if usage:
-            reply.input_tokens = _int(usage.get("prompt_tokens"))
-            reply.output_tokens = _int(usage.get("completion_tokens"))
+            reply.input_tokens = count(usage.get("prompt_tokens"))
+            reply.output_tokens = count(usage.get("completion_tokens"))
         for choice in data.get("choices") or []:
-            choice = _map(choice)
+            choice = mapping(choice)
             if choice.get("index", 0) != 0:
                 continue
-            delta = _map(choice.get("delta"))
+            delta = mapping(choice.get("delta"))
             reasoning = delta.get("reasoning_content") or delta.get("reasoning")
             if isinstance(reasoning, str):
                 reply.add("reasoning", reasoning, event.at_ms)
             if isinstance(delta.get("content"), str):
                 reply.add("text", delta["content"], event.at_ms)
             for call in delta.get("tool_calls") or []:
-                call = _map(call)
-                index = _int(call.get("index")) or 0
-                function = _map(call.get("function"))
+                call = mapping(call)
+                index = count(call.get("index")) or 0
+                function = mapping(call.get("function"))
                 reply.call(index, function.get("name") or None, call.get("id") or None)
                 arguments = function.get("arguments")
                 if isinstance(arguments, str):
@@ -131,12 +120,12 @@ def read_chat_stream(exchange: Exchange) -> Recorded:
 
 def read_response(body: Any) -> Recorded:
     """A response object (also the one `response.completed` carries)."""
-    body = _map(body)
+    body = mapping(body)
     if not isinstance(body.get("output"), list):
         raise Unreadable("the response has no output")
     reply = Recorded(model=body.get("model") if isinstance(body.get("model"), str) else None)
     for item in body["output"]:
-        item = _map(item)
+        item = mapping(item)
         kind = item.get("type")
         if kind == "reasoning":
             parts = [*(item.get("summary") or []), *(item.get("content") or [])]
@@ -151,16 +140,16 @@ def read_response(body: Any) -> Recorded:
             call = reply.call(len(reply.tool_calls), str(item.get("name") or ""), item.get("call_id") or None)
             call.arguments = str(item.get("arguments") or "")
     status = body.get("status")
-    reason = _map(body.get("incomplete_details")).get("reason")
+    reason = mapping(body.get("incomplete_details")).get("reason")
     if status == "failed":
-        error = _map(body.get("error"))
+        error = mapping(body.get("error"))
         reply.error = RecordedError(500, str(error.get("message") or "") or None, code=error.get("code") or None)
     elif status == "incomplete":
         reply.finish_reason = "content_filter" if reason == "content_filter" else "length"
     else:
         reply.finish_reason = "tool_calls" if reply.tool_calls else "stop"
-    usage = _map(body.get("usage"))
-    reply.input_tokens, reply.output_tokens = _int(usage.get("input_tokens")), _int(usage.get("output_tokens"))
+    usage = mapping(body.get("usage"))
+    reply.input_tokens, reply.output_tokens = count(usage.get("input_tokens")), count(usage.get("output_tokens"))
     return reply
 
 
@@ -177,14 +166,14 @@ def read_responses_stream(exchange: Exchange) -> Recorded:
     calls: dict[str, int] = {}  # item id -> tool call index
     final: Recorded | None = None
     for event, data in exchange.event_data():
-        data = _map(data)
+        data = mapping(data)
         kind = data.get("type")
         if kind in _TEXT_DELTAS:
             live.add("text", str(data.get("delta") or ""), event.at_ms)
         elif kind in _REASONING_DELTAS:
             live.add("reasoning", str(data.get("delta") or ""), event.at_ms)
-        elif kind == "response.output_item.added" and _map(data.get("item")).get("type") == "function_call":
-            item = _map(data["item"])
+        elif kind == "response.output_item.added" and mapping(data.get("item")).get("type") == "function_call":
+            item = mapping(data["item"])
             calls[str(item.get("id"))] = len(calls)
             live.call(len(calls) - 1, str(item.get("name") or ""), item.get("call_id") or None)
         elif kind == "response.function_call_arguments.delta":
@@ -192,13 +181,13 @@ def read_responses_stream(exchange: Exchange) -> Recorded:
             if index is not None:
                 live.add(index, str(data.get("delta") or ""), event.at_ms)
         elif kind == "response.created":
-            model = _map(data.get("response")).get("model")
+            model = mapping(data.get("response")).get("model")
             live.model = model if isinstance(model, str) else live.model
         elif kind in ("response.completed", "response.incomplete"):
             final = read_response(data.get("response"))
         elif kind == "error" or kind == "response.failed":
-            error = _map(data.get("error")) or data
-            message = error.get("message") or _map(_map(data.get("response")).get("error")).get("message")
+            error = mapping(data.get("error")) or data
+            message = error.get("message") or mapping(mapping(data.get("response")).get("error")).get("message")
             if live.error is None:
                 live.error = RecordedError(500, str(message) if message else None, code=error.get("code") or None)
                 live.error_after = len(live.pieces or ())

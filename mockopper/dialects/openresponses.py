@@ -21,9 +21,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, ClassVar
 
+from mockopper.answers import Answer, Failure
 from mockopper.dialects.base import RequestError, Route, optional
-from mockopper.dialects.openai_responses import Compaction, Responses, ResponsesConversation
-from mockopper.engine import Answer, Failure
+from mockopper.dialects.openai_responses import Compaction, Responses
+from mockopper.dialects.responses_render import ResponsesConversation
 
 __all__ = ["DEFAULT_MODEL", "GUARD_ITEM", "OpenResponses", "OpenResponsesCompact", "error_type"]
 
@@ -99,16 +100,6 @@ class OpenResponses(Responses):
 
     def error_kind(self, failure: Failure) -> str:
         return error_type(failure)
-
-    def error_body(self, failure: Failure) -> Any:
-        return {
-            "error": {
-                "message": failure.message,
-                "type": error_type(failure),
-                "param": failure.param,
-                "code": failure.code,
-            }
-        }
 
     def error_event(self, failure: Failure, number: int, conv: ResponsesConversation) -> dict[str, Any]:
         event: dict[str, Any] = {"type": "error", "sequence_number": number}

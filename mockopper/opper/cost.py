@@ -13,7 +13,7 @@ import fnmatch
 from dataclasses import dataclass
 from decimal import ROUND_HALF_EVEN, Decimal
 
-from mockopper.engine import Answer
+from mockopper.answers import Answer
 from mockopper.scenarios import Scenario
 
 __all__ = ["DEFAULT_PRICE", "PLACES", "PRICES", "Price", "cost_of", "header_value", "price_of"]

@@ -18,10 +18,11 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from mockopper.answers import Answer, Failure, ToolCall
 from mockopper.conversation import Conversation, Message
 from mockopper.dialects.base import RequestError
-from mockopper.engine import Answer, Failure, ToolCall, chunk_arguments
 from mockopper.opper.detectors import BUILTIN, Span, describe, pattern_spans
+from mockopper.pacing import chunk_arguments
 from mockopper.scenarios import Scenario
 
 __all__ = [

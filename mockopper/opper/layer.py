@@ -16,14 +16,15 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from mockopper.answers import Answer, Decision, Failure
 from mockopper.conversation import Conversation
 from mockopper.dialects.base import RequestError
-from mockopper.engine import Answer, Decision, Failure
 from mockopper.journal import RequestRecord
 from mockopper.opper import cost, guards
 from mockopper.opper.tracing import TraceStore
-from mockopper.scenarios import ErrorSpec, FaultSpec, Scenario
-from mockopper.streaming import Event, compact_json
+from mockopper.replies import ErrorSpec, FaultSpec
+from mockopper.scenarios import Scenario
+from mockopper.sse import Event, compact_json
 
 __all__ = [
     "COST_HEADER",

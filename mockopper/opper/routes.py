@@ -24,7 +24,7 @@ from mockopper.opper.models import QueryError, models_body
 from mockopper.opper.tracing import Span, TraceStore, parse_time
 from mockopper.sessions import HEADER as SESSION_HEADER
 from mockopper.sessions import Sessions, check_name
-from mockopper.streaming import compact_json
+from mockopper.sse import compact_json
 
 __all__ = ["routes"]
 
