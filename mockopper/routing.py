@@ -107,9 +107,15 @@ def build(
     ]
     compat = list(routes)
     routes += extra
-    routes.append(StarletteRoute("/{path:path}", _Unrouted(compat, lambda: pipeline.sessions.default)))
-    middleware = [Middleware(_CORS, origins=cors_origins)]
-    return Table(Starlette(routes=routes, middleware=middleware, lifespan=lifespan), static)
+    unrouted = _Unrouted(compat, lambda: pipeline.sessions.default)
+    routes.append(StarletteRoute("/{path:path}", unrouted))
+    app = Starlette(routes=routes, middleware=middleware(cors_origins), lifespan=lifespan)
+    app.router.default = unrouted  # a path the catch-all cannot take either (a line break in it)
+    return Table(app, static)
+
+
+def middleware(cors_origins: Sequence[str]) -> list[Middleware]:
+    return [Middleware(_CORS, origins=cors_origins)]
 
 
 class _CORS:

@@ -1382,6 +1382,7 @@ REGRESSIONS: list[tuple[str, str, bytes, int, str]] = [
     ("POST", "/models", b"", 405, "not allowed"),
     ("POST", "/nope", b"{}", 404, "Unknown path"),
     ("PUT", "/", b"{}", 404, "Unknown path"),
+    ("POST", "/\n0", b"{}", 404, "Unknown path"),  # a line break: not even the catch-all route takes it
 ]
 
 
