@@ -7,9 +7,10 @@ an error before a dialect gives it its vendor's shape.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+import functools
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from mockopper import fakes
 from mockopper.matching import NearMiss
@@ -130,7 +131,38 @@ class Answer:
 
     def ident(self, prefix: str, label: object = "", length: int = 24) -> str:
         """A deterministic id for part `label` of this answer."""
-        return fakes.ident(self.key, prefix, label, length)
+        return self.derived(functools.partial(fakes.ident, prefix=prefix, label=label, length=length))
+
+    def derived(self, make: Callable[[str], str]) -> str:
+        """A value made from this answer's key (an id, a signature): `make(key)`.
+
+        Everything in a rendered answer that varies from call to call comes from here, so a
+        render can be kept as a template and the values spliced in per call (`memo`).
+        """
+        return make(self.key)
+
+    def fingerprint(self) -> tuple[Any, ...]:
+        """Everything a dialect renders from, but the key: equal fingerprints render alike, ids aside."""
+        return (
+            self.model,
+            self.created,
+            self.text,
+            self.reasoning,
+            self.tool_calls,
+            self.structured,
+            self.finish_reason,
+            self.input_tokens,
+            self.output_tokens,
+            self.seed,  # vectors are made from the request and the seed
+            len(self.vectors),
+            self.pacing.chunk,  # the rest of the pacing and a fault change when bytes go out, not which
+            self.fault.action if self.fault is not None else None,
+            self.delay_ms,
+            self.cost,
+            self.guards,
+            self.recorded_text,
+            self.recorded_reasoning,
+        )
 
     @property
     def text_chunks(self) -> tuple[str, ...]:

@@ -92,6 +92,7 @@ class MockApp:
         """Serve another scenario from now on (atomic), with fresh counters."""
         self.sessions.load(self.engine.compile(scenario))
         self.traces.clear()
+        self.pipeline.memo.clear()
         self.journal.notify("scenario")
 
     def reset(self) -> None:
@@ -99,6 +100,7 @@ class MockApp:
         self.sessions.reset()
         self.journal.clear()
         self.traces.clear()
+        self.pipeline.memo.clear()
 
     def load_session(self, name: str, scenario: Scenario) -> None:
         """Serve `scenario` in session `name` (created if new), with fresh counters."""

@@ -35,6 +35,7 @@ class History:
         self._lock = threading.Lock()
         self._turns: OrderedDict[str, Turn] = OrderedDict()
         self._maxlen = maxlen
+        self.reads = 0  # lookups so far: a request whose reading looked something up depends on this history
 
     def put(self, key: str, turn: Turn) -> None:
         with self._lock:
@@ -45,6 +46,7 @@ class History:
 
     def get(self, key: str) -> Turn | None:
         with self._lock:
+            self.reads += 1
             return self._turns.get(key)
 
     def evict(self, key: str) -> None:

@@ -88,6 +88,19 @@ class Playback:
         else:
             self.omitted += 1
 
+    def keep_stream(self, stream: bytes) -> None:
+        """Keep the frames of a whole SSE stream sent in one piece, as `keep` would have kept them one by one."""
+        text = stream.decode()
+        start = 0
+        while start < len(text):
+            end = text.find("\n\n", start)
+            end = len(text) if end < 0 else end + 2
+            if self.kept >= KEEP_BYTES:
+                self.omitted += text.count("\n\n", start) + (0 if text.endswith("\n\n") else 1)
+                return
+            self.keep(text[start:end])
+            start = end
+
 
 async def play(
     events: Iterable[Event],

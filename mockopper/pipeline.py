@@ -15,7 +15,7 @@ tracing) in `opper.layer`; the upstream in `forwarding`.
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Hashable, Sequence
 from dataclasses import replace
 from urllib.parse import parse_qsl
 
@@ -29,6 +29,7 @@ from mockopper.engine import Engine
 from mockopper.forwarding import Upstream
 from mockopper.journal import Journal, redact_headers, redact_query
 from mockopper.matching import describe_unmatched
+from mockopper.memo import Entry, Memo
 from mockopper.opper import layer
 from mockopper.opper.tracing import TraceStore
 from mockopper.respond import Responder
@@ -73,6 +74,7 @@ class Pipeline:
         self.journal = journal
         self.traces = traces
         self.upstream = upstream
+        self.memo = Memo()
         self.respond = Responder(journal, traces)
 
     async def handle(self, scope: Scope, receive: Receive, route: Route, surfaces: Sequence[Surface]) -> ASGIApp:
@@ -160,11 +162,28 @@ class Pipeline:
         turn.body = bodies.decode(turn.raw)
 
     def parse(self, turn: Turn) -> None:
-        """The surface reads the body into the neutral conversation; the journal keeps the body, bounded."""
-        record = turn.record
-        with self.journal.keeping(record, turn.body):
-            conv = turn.conv = turn.surface.parse(turn.body, turn.call)
-        record.attachments = [a.to_dict() for a in conv.attachments]
+        """The surface reads the body into the neutral conversation; the journal keeps the body, bounded.
+
+        A request seen before, byte for byte, is not read again (`memo`): unless its reading
+        looked up the session's history, its conversation is the one read the first time.
+        """
+        record, call = turn.record, turn.call
+        key = self._memo_key(turn)
+        seen = self.memo.get(key) if key is not None else None
+        if seen is None:
+            reads = call.history.reads
+            with self.journal.keeping(record, turn.body):
+                conv = turn.surface.parse(turn.body, call)
+            record.attachments = [a.to_dict() for a in conv.attachments]
+            if key is not None and call.history.reads == reads:
+                seen = Entry(conv, record.request_body, tuple(record.notes), record.attachments)
+                self.memo.put(key, seen)
+        else:
+            conv = seen.conv
+            record.request_body = seen.request_body
+            record.notes.extend(seen.notes)
+            record.attachments = seen.attachments
+        turn.conv, turn.seen = conv, seen
         record.model = conv.model
         record.chain = conv.chain
         record.stream = conv.stream
@@ -228,6 +247,13 @@ class Pipeline:
         ]
         if decision.rule:
             turn.headers.append(("x-mockopper-rule", decision.rule))
+
+    def _memo_key(self, turn: Turn) -> Hashable | None:
+        """What makes a request the same request: its surface, path, query, headers and body bytes."""
+        call = turn.call
+        if call.connection is not None or not turn.raw or not self.memo.keyable(turn.raw):
+            return None  # a WebSocket turn reads the connection's memory; a large body is not kept
+        return (turn.surface, call.path, tuple(call.query.items()), tuple(call.headers.items()), turn.raw)
 
     # --- answers that skip the rules ----------------------------------------------------
 

@@ -12,16 +12,18 @@ from collections.abc import Sequence
 from dataclasses import replace
 from typing import Any
 
+import orjson
 from starlette.types import ASGIApp
 
 from mockopper import fakes
 from mockopper.answers import Answer, Failure
 from mockopper.fleet import fleet
 from mockopper.journal import Journal, RequestRecord
+from mockopper.memo import template
 from mockopper.opper import layer
 from mockopper.opper.tracing import TraceStore
 from mockopper.pacing import Playback
-from mockopper.sse import compact_json
+from mockopper.sse import compact_json, frame
 from mockopper.streaming import BodyResponse, SSEResponse
 from mockopper.turn import Turn
 
@@ -30,6 +32,14 @@ __all__ = ["Responder", "fault_failure", "json_bytes"]
 
 def json_bytes(value: Any) -> bytes:
     return compact_json(value).encode()
+
+
+def _plain(answer: Answer) -> bool:
+    """A stream with nothing to wait for and no fault: its events can go out in one write."""
+    pacing = answer.pacing
+    return not (
+        answer.fault or answer.delay_ms or pacing.ttft_ms or pacing.interval_ms or pacing.jitter_ms or pacing.recorded
+    )
 
 
 def fault_failure(answer: Answer) -> Failure:
@@ -70,9 +80,12 @@ class Responder:
         record.status = 200
         done = self._finisher(record, turn.started, events=True)
         if conv.stream:
-            in_stream = replace(fault_failure(answer), request_id=turn.request_id, now=answer.created)
             headers = [*turn.headers, *layer.trace_headers(record, with_cost=False)]  # a stream's cost is in its usage
             record.response_headers = dict(headers)
+            stream = self._kept(turn, "events", _plain(answer))
+            if stream is not None:
+                return SSEResponse.whole(stream, headers, done)
+            in_stream = replace(fault_failure(answer), request_id=turn.request_id, now=answer.created)
             return SSEResponse(
                 turn.opper.scrub_events(surface.events(conv, answer)),
                 headers,
@@ -86,12 +99,35 @@ class Responder:
             )
         if fault is not None and fault.error_after is not None:
             return self.error(turn, replace(fault_failure(answer), delay_ms=answer.delay_ms), turn.headers)
-        body = turn.opper.scrub(surface.render(conv, answer))
         headers = [*turn.headers, *layer.trace_headers(record, with_cost=True)]
-        payload = json_bytes(body)
+        payload = self._kept(turn, "body", True)
+        if payload is not None:
+            body = orjson.loads(payload)
+        else:
+            body = turn.opper.scrub(surface.render(conv, answer))
+            payload = json_bytes(body)
         self.journal.keep_response(record, body, len(payload))
         record.response_headers = dict(headers)
         return BodyResponse(200, payload, headers, delay_ms=answer.delay_ms, fault=fault, on_done=done)
+
+    @staticmethod
+    def _kept(turn: Turn, kind: str, keepable: bool) -> bytes | None:
+        """The answer's body (`kind` "body") or whole stream ("events") from the request's kept render, if it has one.
+
+        Only for a request the memo keeps, whose answer no guard rewrote and whose stream has
+        nothing to wait for and no fault (those play event by event).
+        """
+        seen, conv, answer, surface = turn.seen, turn.conv, turn.answer, turn.surface
+        if seen is None or not keepable or conv is None or answer is None or (turn.opper and turn.opper.hidden):
+            return None
+
+        def render(shown: Answer) -> bytes:
+            if kind == "body":
+                return json_bytes(surface.render(conv, shown))
+            return b"".join(frame(event) for event in surface.events(conv, shown))
+
+        kept = seen.render((surface, kind, answer.fingerprint()), lambda: template(answer, render))
+        return kept.splice(answer.key) if kept is not None else None
 
     def error(self, turn: Turn, failure: Failure, headers: Sequence[tuple[str, str]]) -> ASGIApp:
         """`failure` in the surface's error shape and status, with the retry headers its vendor sends.

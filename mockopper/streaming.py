@@ -13,7 +13,7 @@ import re
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from starlette.types import Message, Receive, Scope, Send
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from mockopper.pacing import (
     KEEP_BYTES,
@@ -181,6 +181,25 @@ class SSEResponse:
         self.seed = seed
         self.on_done = on_done
         self.record = record
+
+    @classmethod
+    def whole(
+        cls, stream: bytes, headers: Iterable[tuple[str, str]], on_done: Callable[[Playback], None] | None
+    ) -> ASGIApp:
+        """A stream with nothing to wait for and no fault, its events already framed: sent in one write."""
+        start = _start(200, [*headers, ("cache-control", "no-cache")], "text/event-stream")
+
+        async def play(scope: Scope, receive: Receive, send: Send) -> None:
+            playback = Playback()
+            try:
+                await send(start)
+                await send({"type": "http.response.body", "body": stream, "more_body": False})
+                playback.keep_stream(stream)
+            finally:
+                if on_done is not None:
+                    on_done(playback)
+
+        return play
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         playback = Playback()

@@ -9,6 +9,7 @@ from mockopper.answers import Answer, Decision, Failure
 from mockopper.conversation import Conversation
 from mockopper.dialects.base import Call, Surface
 from mockopper.journal import RequestRecord
+from mockopper.memo import Entry
 from mockopper.opper import layer
 
 __all__ = ["Turn"]
@@ -28,6 +29,7 @@ class Turn:
     raw: bytes = b""
     body: Any = None
     conv: Conversation | None = None
+    seen: Entry | None = None  # the memo's entry for this request, when it can be kept (see `memo`)
     opper: layer.Exchange | None = None
     decision: Decision | None = None
     failure: Failure | None = None

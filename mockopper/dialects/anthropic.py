@@ -123,8 +123,13 @@ class _Reply:
 
 def _signature(answer: Answer) -> str:
     """A deterministic stand-in for the opaque signature the API puts on thinking blocks."""
-    digest = hashlib.blake2b(f"{answer.key}\x1fthinking\x1f{answer.reasoning}".encode(), digest_size=64).digest()
-    return base64.b64encode(digest * 2).decode()
+    reasoning = answer.reasoning
+
+    def make(key: str) -> str:
+        digest = hashlib.blake2b(f"{key}\x1fthinking\x1f{reasoning}".encode(), digest_size=64).digest()
+        return base64.b64encode(digest * 2).decode()
+
+    return answer.derived(make)
 
 
 def _shape(conv: Conversation, answer: Answer) -> _Reply:

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from http import HTTPStatus
 from typing import Any, ClassVar
 
+from mockopper import fakes
 from mockopper.answers import Answer, Failure
 from mockopper.conversation import Conversation, Message, Tool, ToolCallRef
 from mockopper.dialects.base import (
@@ -203,7 +204,7 @@ class Interactions(GoogleErrors, Surface):
 
     @staticmethod
     def _signature(answer: Answer) -> str:
-        return base64.b64encode(answer.ident("", "signature", 32).encode()).decode()
+        return answer.derived(lambda key: base64.b64encode(fakes.ident(key, "", "signature", 32).encode()).decode())
 
     @staticmethod
     def _usage(answer: Answer) -> dict[str, Any]:
