@@ -14,21 +14,24 @@ import fnmatch
 import threading
 import time
 from collections import OrderedDict
-from dataclasses import dataclass, field
+from collections.abc import Iterable
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from mockopper import fakes
 from mockopper.answers import (
     DEFAULT_MESSAGES,
+    Answer,
     Attempt,
     Decision,
     Failure,
     is_retryable,
 )
 from mockopper.conversation import Conversation
-from mockopper.matching import OPT_IN_APIS, CompiledRule, compile_rules, explain, first_match
-from mockopper.rendering import Renderer, Unanswerable
-from mockopper.replies import ErrorSpec
+from mockopper.matching import OPT_IN_APIS, CompiledRule, compile_rules, explain, first_match, holding
+from mockopper.memo import Entry
+from mockopper.rendering import Context, Renderer, Unanswerable
+from mockopper.replies import ErrorSpec, Reply
 from mockopper.scenarios import ModelSpec, Scenario
 from mockopper.templates import TemplateError, compile_template
 
@@ -112,12 +115,13 @@ class Engine:
 
     # --- the decision ---------------------------------------------------------------
 
-    def decide(self, state: State, conv: Conversation) -> Decision:
+    def decide(self, state: State, conv: Conversation, seen: Entry | None = None) -> Decision:
+        """The decision for `conv`; `seen` is the memo's entry when this request was seen before, byte for byte."""
         chain = conv.chain
         attempts: list[Attempt] = []
         decision = Decision(model=chain[0], attempts=attempts)
         for position, model in enumerate(chain):
-            decision = self._try(state, conv, model, attempts)
+            decision = self._try(state, conv, model, attempts, seen)
             last = position == len(chain) - 1
             if last or not self._moves_on(conv, decision):
                 break
@@ -144,7 +148,9 @@ class Engine:
                     return candidate
         return spec
 
-    def _try(self, state: State, conv: Conversation, model: str, attempts: list[Attempt]) -> Decision:
+    def _try(
+        self, state: State, conv: Conversation, model: str, attempts: list[Attempt], seen: Entry | None
+    ) -> Decision:
         scenario = state.scenario
         spec = self._fleet(state, model)
         if spec is not None and (spec.error is not None or spec.fail_first):
@@ -170,11 +176,11 @@ class Engine:
             # Counted per surface: the same question asked through another SDK is other traffic.
             slot = (conv.api, conv.digest, model)
             with state.counters.lock:
-                seen = state.counters.chaos_seen.bump(slot)
-            draw = fakes.derive(state.compiled.seed, "chaos", model, conv.digest, seen) / 2**64
+                times = state.counters.chaos_seen.bump(slot)
+            draw = fakes.derive(state.compiled.seed, "chaos", model, conv.digest, times) / 2**64
             if draw < chaos.rate:
                 status = chaos.statuses[
-                    fakes.derive(state.compiled.seed, "chaos-status", model, conv.digest, seen) % len(chaos.statuses)
+                    fakes.derive(state.compiled.seed, "chaos-status", model, conv.digest, times) % len(chaos.statuses)
                 ]
                 failure = Failure(
                     status=status,
@@ -185,8 +191,18 @@ class Engine:
                 attempts.append(Attempt(model, "chaos", status, detail=f"chaos draw {draw:.4f} < {chaos.rate}"))
                 return Decision(model, attempts, failure=failure)
 
+        candidates: Iterable[CompiledRule] = state.compiled.rules
+        if seen is not None:  # which rules hold depends on the request and the model alone: read once
+            found = seen.holding.get((state.compiled, model))
+            if found is None:
+                found = holding(state.compiled.rules, conv, model)
+                seen.keep(seen.holding, (state.compiled, model), found)
+            candidates = found
         with state.counters.lock:
-            rule = first_match(state.compiled.rules, conv, model, lambda r: self._usable(state, r))
+            if seen is not None:
+                rule = next((r for r in candidates if self._usable(state, r)), None)
+            else:
+                rule = first_match(candidates, conv, model, lambda r: self._usable(state, r))
             call = 0
             if rule is not None:
                 call = state.counters.rule_calls[rule.index] = state.counters.rule_calls.get(rule.index, 0) + 1
@@ -210,7 +226,7 @@ class Engine:
                 failure = Failure.from_spec(reply.error, message, delay_ms=reply.delay_ms or 0)
                 attempts.append(Attempt(model, "error", failure.status, rule.name))
                 return Decision(model, attempts, failure=failure, rule=rule.name)
-            answer = self._renderer.render(conv, model, reply, ctx, created=state.compiled.now())
+            answer = self._render(state, conv, model, reply, ctx, seen)
         except (Unanswerable, TemplateError) as exc:
             failure = Failure(
                 status=400,
@@ -224,6 +240,21 @@ class Engine:
         outcome = "fault" if answer.fault else "reply"
         attempts.append(Attempt(model, outcome, 200, rule.name, detail=answer.fault.action if answer.fault else None))
         return Decision(model, attempts, answer=answer, rule=rule.name)
+
+    def _render(
+        self, state: State, conv: Conversation, model: str, reply: Reply, ctx: Context, seen: Entry | None
+    ) -> Answer:
+        """The reply rendered; for a request seen before, a reply that reads nothing call-specific renders once."""
+        created = state.compiled.now()
+        kept = (state.compiled, id(reply), model, created)  # the scenario keeps its replies alive
+        if seen is not None:
+            prototype = seen.answers.get(kept)
+            if prototype is not None:
+                return replace(prototype, key=ctx.key)
+        answer = self._renderer.render(conv, model, reply, ctx, created=created)
+        if seen is not None and not ctx.drawn:
+            seen.keep(seen.answers, kept, replace(answer))  # a copy: later stages write on the answer
+        return answer
 
     @staticmethod
     def _usable(state: State, rule: CompiledRule) -> bool:

@@ -19,6 +19,8 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+import orjson
+
 from mockopper import attachments, summaries
 
 __all__ = [
@@ -93,7 +95,7 @@ class RequestRecord:
     request_headers: dict[str, str] = field(default_factory=dict)
     request_body: Any = None
     response_headers: dict[str, str] = field(default_factory=dict)
-    response_body: Any = None
+    _response_body: Any = field(default=None, repr=False)  # see `response_body`
     response_events: list[str] | None = None
     events_omitted: int = 0  # a long stream's events past what the journal keeps
     attachments: list[dict[str, Any]] = field(default_factory=list)  # the conversation's, as matching sees them
@@ -111,9 +113,24 @@ class RequestRecord:
     # One line each (at most `summaries.LIMIT` characters) on what was asked and answered.
     asked: str | None = None
     answered: str | None = None
+    _response_json: bytes | None = field(default=None, repr=False)  # the body as sent, read when asked for
+
+    @property
+    def response_body(self) -> Any:
+        """The response's JSON body (None for a stream); kept as the bytes sent until first read."""
+        if self._response_json is not None:
+            self._response_body, self._response_json = orjson.loads(self._response_json), None
+        return self._response_body
+
+    @response_body.setter
+    def response_body(self, value: Any) -> None:
+        self._response_body, self._response_json = value, None
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        out = asdict(self)
+        out["response_body"] = self.response_body
+        del out["_response_body"], out["_response_json"]
+        return out
 
     @property
     def matched(self) -> bool:
@@ -183,6 +200,14 @@ class Journal:
             if note:
                 record.notes.append("response body: " + note)
         record.response_body = body
+
+    def keep_response_bytes(self, record: RequestRecord, payload: bytes) -> None:
+        """Journal a JSON response body as it was sent: read only when someone asks for it."""
+        if len(payload) > self.body_limit:
+            self.keep_response(record, orjson.loads(payload), len(payload))
+        else:
+            record.response_body = None
+            record._response_json = payload
 
     def close(self, record: RequestRecord) -> None:
         """Tell listeners that `record` is complete (with its summaries written)."""

@@ -17,7 +17,7 @@ from mockopper.conversation import Conversation
 from mockopper.journal import REDACTED, SECRET_HEADERS
 from mockopper.scenarios import Match, Rule, Scenario, TextLookup
 
-__all__ = ["CompiledRule", "NearMiss", "compile_rules", "describe_unmatched", "explain", "first_match"]
+__all__ = ["CompiledRule", "NearMiss", "compile_rules", "describe_unmatched", "explain", "first_match", "holding"]
 
 # A check returns None when its condition holds, else a function that says why it does not
 # (the sentence is only built when a near-miss report needs it).
@@ -346,6 +346,11 @@ def first_match(
             if usable(rule):
                 return rule
     return None
+
+
+def holding(rules: Iterable[CompiledRule], conv: Conversation, model: str) -> tuple[CompiledRule, ...]:
+    """Every rule whose conditions all hold for this request and model, in match order (usable or not)."""
+    return tuple(rule for rule in rules if all(check(conv, model) is None for check in rule.checks))
 
 
 def explain(

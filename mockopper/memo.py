@@ -50,6 +50,9 @@ class Entry:
     notes: tuple[str, ...]
     attachments: list[dict[str, Any]]
     renders: OrderedDict[Hashable, Template | None] = field(default_factory=OrderedDict)
+    # The engine's: which rules hold for a scenario and model, and answers that do not vary from call to call.
+    holding: dict[Hashable, tuple[Any, ...]] = field(default_factory=dict)
+    answers: dict[Hashable, Answer] = field(default_factory=dict)
 
     def render(self, key: Hashable, make: Callable[[], Template | None]) -> Template | None:
         """The kept render for `key`, made (and kept) on first use; None when it cannot be kept."""
@@ -61,6 +64,12 @@ class Entry:
         while len(self.renders) > _RENDERS:
             self.renders.popitem(last=False)
         return made
+
+    def keep(self, kept: dict[Hashable, Any], key: Hashable, value: Any) -> None:
+        """Keep `value` in one of the engine's maps (`holding`, `answers`), a handful per request."""
+        if len(kept) >= _RENDERS:
+            kept.pop(next(iter(kept)))
+        kept[key] = value
 
 
 class Memo:

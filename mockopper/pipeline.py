@@ -202,7 +202,9 @@ class Pipeline:
         """The engine walks the fallback chain (unless an input guard blocked); what no rule answers may go upstream."""
         assert turn.conv is not None and turn.opper is not None
         call, record = turn.call, turn.record
-        decision = turn.decision = turn.opper.refusal(turn.conv) or self.engine.decide(call.session.state, turn.conv)
+        decision = turn.decision = turn.opper.refusal(turn.conv) or self.engine.decide(
+            call.session.state, turn.conv, turn.seen
+        )
         failure = decision.failure
         if failure is not None and decision.unmatched:
             assert decision.near_misses is not None

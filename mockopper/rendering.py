@@ -31,7 +31,7 @@ DEFAULT_DIMENSIONS = 1536
 class Context:
     """What templates see while one reply renders."""
 
-    __slots__ = ("_faker", "_seeded", "call", "conv", "key", "model", "seed")
+    __slots__ = ("_faker", "_seeded", "call", "conv", "drawn", "key", "model", "seed")
 
     def __init__(
         self, conv: Conversation, model: str, call: int, key: str, seed: int, faker: Callable[[], Any]
@@ -43,10 +43,12 @@ class Context:
         self.seed = seed
         self._faker = faker
         self._seeded: Any = None
+        self.drawn = False  # the reply read what differs from call to call: the call count, Faker, random draws
 
     @property
     def fake(self) -> Any:
         """The renderer's Faker, seeded for this reply (replies render one at a time, on the event loop)."""
+        self.drawn = True
         if self._seeded is None:
             self._seeded = self._faker()
             self._seeded.seed_instance(fakes.derive(self.key, "faker"))
@@ -56,6 +58,7 @@ class Context:
         conv = self.conv
         root = path[0]
         if root == "call":
+            self.drawn = True
             return self.call
         if root == "tool_result":
             result = conv.last_tool_result
@@ -192,6 +195,7 @@ class Renderer:
                 + estimate_tokens(answer.reasoning)
                 + sum(estimate_tokens(c.name) + estimate_tokens(c.arguments) for c in answer.tool_calls)
             )
+        ctx.drawn = ctx.drawn or rng.drawn
         return answer
 
     @staticmethod
@@ -263,6 +267,10 @@ class _LazyRandom(random.Random):
     def getrandbits(self, k: int) -> int:
         self._seed()
         return super().getrandbits(k)
+
+    @property
+    def drawn(self) -> bool:
+        return self._seeded
 
     def _seed(self) -> None:
         if not self._seeded:

@@ -12,7 +12,6 @@ from collections.abc import Sequence
 from dataclasses import replace
 from typing import Any
 
-import orjson
 from starlette.types import ASGIApp
 
 from mockopper import fakes
@@ -102,11 +101,11 @@ class Responder:
         headers = [*turn.headers, *layer.trace_headers(record, with_cost=True)]
         payload = self._kept(turn, "body", True)
         if payload is not None:
-            body = orjson.loads(payload)
+            self.journal.keep_response_bytes(record, payload)
         else:
             body = turn.opper.scrub(surface.render(conv, answer))
             payload = json_bytes(body)
-        self.journal.keep_response(record, body, len(payload))
+            self.journal.keep_response(record, body, len(payload))
         record.response_headers = dict(headers)
         return BodyResponse(200, payload, headers, delay_ms=answer.delay_ms, fault=fault, on_done=done)
 

@@ -79,7 +79,12 @@ async def _forever() -> None:
 def _start(status: int, headers: Iterable[tuple[str, str]], content_type: str) -> Message:
     raw = [(b"content-type", content_type.encode())]
     for name, value in headers:
-        raw.append((name.lower().encode("latin-1"), _header_value(value)))
+        raw.append(
+            (
+                name.lower().encode("latin-1"),
+                value.encode() if value.isascii() and value.isprintable() else _header_value(value),
+            )
+        )
     return {"type": "http.response.start", "status": status, "headers": raw}
 
 
