@@ -31,6 +31,7 @@ from mockopper.journal import Journal, redact_headers, redact_query
 from mockopper.matching import describe_unmatched
 from mockopper.memo import Entry, Memo
 from mockopper.opper import layer
+from mockopper.opper.cost import Ledger
 from mockopper.opper.tracing import TraceStore
 from mockopper.respond import Responder
 from mockopper.sessions import HEADER as SESSION_HEADER
@@ -75,7 +76,8 @@ class Pipeline:
         self.traces = traces
         self.upstream = upstream
         self.memo = Memo()
-        self.respond = Responder(journal, traces)
+        self.ledger = Ledger()
+        self.respond = Responder(journal, traces, self.ledger)
 
     async def handle(self, scope: Scope, receive: Receive, route: Route, surfaces: Sequence[Surface]) -> ASGIApp:
         """One HTTP request, from its first byte to the response that answers it."""
@@ -237,7 +239,7 @@ class Pipeline:
         record.answered_by = decision.model if decision.answer is not None else None
         opper.attach(self.traces, record, conv, scenario, turn.call.session.state.compiled.seed)
         if decision.answer is not None:
-            opper.price(conv, decision.answer, scenario, record)
+            opper.price(conv, decision.answer, scenario, record, self.ledger)
             if opper.blocked is None:
                 turn.surface.remember(conv, decision.answer, turn.call)
         if turn.failure is not None and not turn.forward:  # a forwarded call's answer is the upstream's

@@ -20,6 +20,7 @@ from mockopper.fleet import fleet
 from mockopper.journal import Journal, RequestRecord
 from mockopper.memo import template
 from mockopper.opper import layer
+from mockopper.opper.cost import Ledger
 from mockopper.opper.tracing import TraceStore
 from mockopper.pacing import Playback
 from mockopper.sse import compact_json, frame
@@ -52,9 +53,10 @@ def fault_failure(answer: Answer) -> Failure:
 class Responder:
     """Builds the responses of one server, each finishing its journal entry when it has played out."""
 
-    def __init__(self, journal: Journal, traces: TraceStore) -> None:
+    def __init__(self, journal: Journal, traces: TraceStore, ledger: Ledger) -> None:
         self.journal = journal
         self.traces = traces
+        self.ledger = ledger
 
     def _finisher(self, record: RequestRecord, started: float, *, events: bool = False, error: bool = False) -> Any:
         def done(playback: Playback) -> None:
@@ -79,7 +81,7 @@ class Responder:
         record.status = 200
         done = self._finisher(record, turn.started, events=True)
         if conv.stream:
-            headers = [*turn.headers, *layer.trace_headers(record, with_cost=False)]  # a stream's cost is in its usage
+            headers = [*turn.headers, *layer.trace_headers(record)]  # a stream's cost is in its usage
             record.response_headers = dict(headers)
             stream = self._kept(turn, "events", _plain(answer))
             if stream is not None:
@@ -98,7 +100,7 @@ class Responder:
             )
         if fault is not None and fault.error_after is not None:
             return self.error(turn, replace(fault_failure(answer), delay_ms=answer.delay_ms), turn.headers)
-        headers = [*turn.headers, *layer.trace_headers(record, with_cost=True)]
+        headers = [*turn.headers, *layer.trace_headers(record, self.ledger)]
         payload = self._kept(turn, "body", True)
         if payload is not None:
             self.journal.keep_response_bytes(record, payload)
@@ -139,7 +141,7 @@ class Responder:
         layer.trace_error(record, failure)
         failure = replace(failure, request_id=turn.request_id, now=compiled.now())
         body = surface.error_body(failure)
-        out = [*headers, *layer.trace_headers(record, with_cost=False), *surface.error_headers(failure)]
+        out = [*headers, *layer.trace_headers(record), *surface.error_headers(failure)]
         if (
             failure.should_retry is None
             and not any(k == "x-should-retry" for k, _ in out)
@@ -176,5 +178,5 @@ class Responder:
         record.reply_kind = "direct"
         payload = json_bytes(answer)
         self.journal.keep_response(record, answer, len(payload))
-        headers = layer.trace_headers(record, with_cost=False)
+        headers = layer.trace_headers(record)
         return BodyResponse(200, payload, headers, on_done=self._finisher(record, turn.started))

@@ -16,7 +16,7 @@ from decimal import ROUND_HALF_EVEN, Decimal
 from mockopper.answers import Answer
 from mockopper.scenarios import Scenario
 
-__all__ = ["DEFAULT_PRICE", "PLACES", "PRICES", "Price", "cost_of", "header_value", "price_of"]
+__all__ = ["DEFAULT_PRICE", "PLACES", "PRICES", "Ledger", "Price", "cost_of", "header_value", "price_of"]
 
 PLACES = 10  # USD to 1e-10: a single token of the cheapest model listed here still shows
 
@@ -94,3 +94,37 @@ def header_value(cost: float) -> str:
     """The `X-Opper-Cost` spelling: plain decimal notation, no exponent, no trailing zeros ("0.0000125", "0")."""
     text = format(_decimal(cost).quantize(_QUANTUM, ROUND_HALF_EVEN).normalize(), "f")
     return "0" if text == "-0" else text
+
+
+class Ledger:
+    """Costs worked out once: a server's memory of what a scenario's model charges for so many tokens.
+
+    Decimal arithmetic is the slow part of pricing a call, and a test suite or load test asks
+    the same few questions over and over. Bounded: past `size` answers it starts afresh.
+    """
+
+    def __init__(self, size: int = 1024) -> None:
+        self._size = size
+        self._costs: dict[tuple[object, ...], tuple[Scenario, float]] = {}
+        self._headers: dict[float, str] = {}
+
+    def cost(self, answer: Answer, api: str, scenario: Scenario) -> float:
+        """`cost_of(answer, api, scenario)`, worked out once per scenario, model, token counts and scripted cost."""
+        key = (id(scenario), answer.model, answer.input_tokens, answer.output_tokens, api, answer.cost)
+        known = self._costs.get(key)
+        if known is not None and known[0] is scenario:  # the scenario itself, not one that took its id
+            return known[1]
+        value = cost_of(answer, api, scenario)
+        if len(self._costs) >= self._size:
+            self._costs.clear()
+        self._costs[key] = (scenario, value)
+        return value
+
+    def header(self, value: float) -> str:
+        """`header_value(value)`, worked out once per value."""
+        known = self._headers.get(value)
+        if known is None:
+            if len(self._headers) >= self._size:
+                self._headers.clear()
+            known = self._headers[value] = header_value(value)
+        return known

@@ -107,10 +107,12 @@ class Exchange:
             return None
         return blocked
 
-    def price(self, conv: Conversation, answer: Answer, scenario: Scenario, record: RequestRecord) -> None:
+    def price(
+        self, conv: Conversation, answer: Answer, scenario: Scenario, record: RequestRecord, ledger: cost.Ledger
+    ) -> None:
         """The answer's cost (nothing when a guard blocked it), and its span's input, output and usage."""
         blocked = self.blocked is not None
-        answer.cost = 0.0 if blocked else cost.cost_of(answer, conv.api, scenario)
+        answer.cost = 0.0 if blocked else ledger.cost(answer, conv.api, scenario)
         record.cost = answer.cost
         span = record.span if record.span is not None else {}
         span["input"] = _clip(self.scrub(_input_text(conv)))
@@ -207,11 +209,11 @@ def clock_of(scenario: Scenario) -> int | None:
     return None if scenario.clock == "real" else scenario.clock
 
 
-def trace_headers(record: RequestRecord, *, with_cost: bool) -> list[tuple[str, str]]:
-    """`x-opper-trace-id`, and `x-opper-cost` for a non-streamed answer."""
+def trace_headers(record: RequestRecord, ledger: cost.Ledger | None = None) -> list[tuple[str, str]]:
+    """`x-opper-trace-id`, and `x-opper-cost` when a `ledger` is given (a non-streamed answer)."""
     headers = [(TRACE_HEADER, record.trace_id)] if record.trace_id else []
-    if with_cost and record.cost is not None:
-        headers.append((COST_HEADER, cost.header_value(record.cost)))
+    if ledger is not None and record.cost is not None:
+        headers.append((COST_HEADER, ledger.header(record.cost)))
     return headers
 
 

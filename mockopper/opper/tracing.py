@@ -34,11 +34,12 @@ __all__ = ["Span", "TraceStore", "call_span", "format_time", "parse_time", "span
 
 def span_uuid(*parts: object) -> str:
     """A deterministic UUID (the version 4 layout: random-looking, but derived) from any parts."""
-    raw = bytearray(hashlib.blake2b("\x1f".join(map(str, parts)).encode(), digest_size=16).digest())
-    raw[6] = (raw[6] & 0x0F) | 0x40
-    raw[8] = (raw[8] & 0x3F) | 0x80
-    h = raw.hex()
-    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
+    h = hashlib.blake2b("\x1f".join(map(str, parts)).encode(), digest_size=16).hexdigest()
+    # version 4 in the 13th digit, variant 10xx in the 17th
+    return f"{h[:8]}-{h[8:12]}-4{h[13:16]}-{_VARIANT[h[16]]}{h[17:20]}-{h[20:]}"
+
+
+_VARIANT = {digit: "89ab"[int(digit, 16) & 3] for digit in "0123456789abcdef"}
 
 
 def format_time(ms: int) -> str:
