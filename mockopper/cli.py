@@ -176,6 +176,13 @@ def _server_options(command: Any) -> Any:
     help="Answers kept for previous_response_id and previous_interaction_id.",
 )
 @click.option(
+    "--trace-size",
+    default=1000,
+    show_default=True,
+    type=click.IntRange(min=1),
+    help="Traces kept for /v3/traces (each call's span keeps up to 8 KiB of its input and output text).",
+)
+@click.option(
     "--max-sessions",
     default=1000,
     show_default=True,
@@ -193,6 +200,7 @@ def serve(
     journal_size: int,
     journal_body_limit: int,
     history_size: int,
+    trace_size: int,
     max_sessions: int,
     **options: Any,
 ) -> None:
@@ -211,6 +219,7 @@ def serve(
         journal_size=journal_size,
         journal_body_limit=journal_body_limit,
         history_size=history_size,
+        trace_size=trace_size,
         max_sessions=max_sessions,
         **options,
     )
