@@ -9,8 +9,8 @@ or a load test sends the same requests over and over:
   what varies from call to call: the ids and signatures made from the answer's key
   (`Answer.derived`).
 
-A render is kept as a template: it is rendered once with placeholders where the derived
-values go, cut into segments, and each later call splices its own values in. Before a
+A render asked for a second time is kept as a template: it is rendered once with
+placeholders where the derived values go, cut into segments, and each later call splices its own values in. Before a
 template is kept it is checked against an ordinary render of the same answer, byte for
 byte; one that does not reproduce it exactly (a dialect that derived something outside
 `Answer.derived`, a placeholder character in the content) is not kept, and that answer
@@ -39,6 +39,7 @@ _MAX_BODY = 16 * 1024  # bytes of body past which a request is not kept
 _RENDERS = 4  # renders kept per request
 _OPEN, _CLOSE = "\ue000", "\ue001"  # private-use characters around a placeholder's number
 _PLACEHOLDER = re.compile(f"{_OPEN}(\\d+){_CLOSE}".encode())
+_UNSEEN, _ONCE = object(), object()
 
 
 @dataclass(slots=True)
@@ -49,21 +50,29 @@ class Entry:
     request_body: Any
     notes: tuple[str, ...]
     attachments: list[dict[str, Any]]
-    renders: OrderedDict[Hashable, Template | None] = field(default_factory=OrderedDict)
+    # A render's template; None when it cannot be one, _ONCE when it has been asked for once.
+    renders: OrderedDict[Hashable, Template | object | None] = field(default_factory=OrderedDict)
     # The engine's: which rules hold for a scenario and model, and answers that do not vary from call to call.
     holding: dict[Hashable, tuple[Any, ...]] = field(default_factory=dict)
     answers: dict[Hashable, Answer] = field(default_factory=dict)
 
-    def render(self, key: Hashable, make: Callable[[], Template | None]) -> Template | None:
-        """The kept render for `key`, made (and kept) on first use; None when it cannot be kept."""
-        if key in self.renders:
-            self.renders.move_to_end(key)
-            return self.renders[key]
-        made = make()
-        self.renders[key] = made
-        while len(self.renders) > _RENDERS:
-            self.renders.popitem(last=False)
-        return made
+    def render(self, key: Hashable, answer: Answer, render: Callable[[Answer], bytes]) -> bytes:
+        """`render(answer)`, from the template kept for `key` once the same render is asked for again.
+
+        The first time renders the ordinary way and only notes the key: most answers that
+        are rendered once never come back (a reply that draws from Faker differs every call),
+        and making a template costs two renders.
+        """
+        kept = self.renders.get(key, _UNSEEN)
+        if kept is _UNSEEN:
+            self.renders[key] = _ONCE
+            while len(self.renders) > _RENDERS:
+                self.renders.popitem(last=False)
+            return render(answer)
+        self.renders.move_to_end(key)
+        if kept is _ONCE:
+            kept = self.renders[key] = template(answer, render)
+        return render(answer) if kept is None else kept.splice(answer.key)
 
     def keep(self, kept: dict[Hashable, Any], key: Hashable, value: Any) -> None:
         """Keep `value` in one of the engine's maps (`holding`, `answers`), a handful per request."""

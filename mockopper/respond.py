@@ -18,12 +18,11 @@ from mockopper import fakes
 from mockopper.answers import Answer, Failure
 from mockopper.fleet import fleet
 from mockopper.journal import Journal, RequestRecord
-from mockopper.memo import template
 from mockopper.opper import layer
 from mockopper.opper.cost import Ledger
 from mockopper.opper.tracing import TraceStore
 from mockopper.pacing import Playback
-from mockopper.sse import compact_json, frame
+from mockopper.sse import compact_bytes, frame
 from mockopper.streaming import BodyResponse, SSEResponse
 from mockopper.turn import Turn
 
@@ -31,7 +30,7 @@ __all__ = ["Responder", "fault_failure", "json_bytes"]
 
 
 def json_bytes(value: Any) -> bytes:
-    return compact_json(value).encode()
+    return compact_bytes(value)
 
 
 def _plain(answer: Answer) -> bool:
@@ -113,10 +112,10 @@ class Responder:
 
     @staticmethod
     def _kept(turn: Turn, kind: str, keepable: bool) -> bytes | None:
-        """The answer's body (`kind` "body") or whole stream ("events") from the request's kept render, if it has one.
+        """The answer's body (`kind` "body") or whole stream ("events") rendered through the request's memo entry.
 
-        Only for a request the memo keeps, whose answer no guard rewrote and whose stream has
-        nothing to wait for and no fault (those play event by event).
+        None (render the ordinary way) but for a request the memo keeps, whose answer no guard
+        rewrote and whose stream has nothing to wait for and no fault (those play event by event).
         """
         seen, conv, answer, surface = turn.seen, turn.conv, turn.answer, turn.surface
         if seen is None or not keepable or conv is None or answer is None or (turn.opper and turn.opper.hidden):
@@ -127,8 +126,7 @@ class Responder:
                 return json_bytes(surface.render(conv, shown))
             return b"".join(frame(event) for event in surface.events(conv, shown))
 
-        kept = seen.render((surface, kind, answer.fingerprint()), lambda: template(answer, render))
-        return kept.splice(answer.key) if kept is not None else None
+        return seen.render((surface, kind, answer.fingerprint()), answer, render)
 
     def error(self, turn: Turn, failure: Failure, headers: Sequence[tuple[str, str]]) -> ASGIApp:
         """`failure` in the surface's error shape and status, with the retry headers its vendor sends.

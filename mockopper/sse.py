@@ -12,19 +12,56 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["Event", "SSEReader", "ServerEvent", "compact_json", "frame"]
+import orjson
+
+__all__ = ["Event", "SSEReader", "ServerEvent", "compact_bytes", "compact_json", "frame"]
 
 _COMPACT = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
+# Where orjson's bytes may differ from the standard encoder's: floats below 1e-4 (orjson writes
+# `0.00001` and `1e-6` for `1e-05` and `1e-06`). A match anywhere (a string's text too) only
+# means the standard encoder writes that value instead. Substrings first: a regular expression
+# tried at every position costs more than the encoding.
+_EXPONENT = re.compile(rb"[0-9]e-")
+_SMALL = re.compile(rb"(?<![0-9.])0\.0000")
+_LINE_BREAKS = (("\u2028", "\\u2028"), ("\u2029", "\\u2029"), ("\x85", "\\u0085"))
 
 
 def compact_json(value: Any) -> str:
     """JSON as the wire carries it: no spaces, UTF-8 left as is, except the three characters
     some line readers take for line breaks (NEL, LINE and PARAGRAPH SEPARATOR), escaped so an
-    SSE event always stays on its one `data:` line."""
+    SSE event always stays on its one `data:` line.
+
+    The text is the standard library's (`separators=(",", ":"), ensure_ascii=False`); orjson
+    writes it where it writes it alike, several times faster.
+    """
+    raw = _fast(value)
+    if raw is not None:
+        return raw.decode()
     text = _COMPACT.encode(value)
-    if "\u2028" in text or "\u2029" in text or "\x85" in text:
-        text = text.replace("\u2028", "\\u2028").replace("\u2029", "\\u2029").replace("\x85", "\\u0085")
+    for char, escape in _LINE_BREAKS:
+        if char in text:
+            text = text.replace(char, escape)
     return text
+
+
+def compact_bytes(value: Any) -> bytes:
+    """`compact_json` as UTF-8."""
+    raw = _fast(value)
+    return raw if raw is not None else compact_json(value).encode()
+
+
+def _fast(value: Any) -> bytes | None:
+    """orjson's bytes for `value`; None where they might differ from the standard encoder's."""
+    try:
+        raw = orjson.dumps(value)
+    except TypeError:  # keys that are not strings, integers past 64 bits, lone surrogates
+        return None
+    if (b"e-" in raw and _EXPONENT.search(raw)) or (b"0.0000" in raw and _SMALL.search(raw)):
+        return None
+    if b"\xe2\x80\xa8" in raw or b"\xe2\x80\xa9" in raw or b"\xc2\x85" in raw:
+        for char, escape in _LINE_BREAKS:
+            raw = raw.replace(char.encode(), escape.encode())
+    return raw
 
 
 @dataclass(slots=True)
@@ -44,12 +81,16 @@ class Event:
         data = self.data
         return data if isinstance(data, str) else compact_json(data)
 
+    def payload_bytes(self) -> bytes:
+        data = self.data
+        return data.encode() if isinstance(data, str) else compact_bytes(data)
+
 
 def frame(event: Event) -> bytes:
     """An event as SSE bytes: `\\n` line endings, written in one piece."""
     if event.name:
-        return b"event: " + event.name.encode() + b"\ndata: " + event.payload().encode() + b"\n\n"
-    return b"data: " + event.payload().encode() + b"\n\n"
+        return b"event: " + event.name.encode() + b"\ndata: " + event.payload_bytes() + b"\n\n"
+    return b"data: " + event.payload_bytes() + b"\n\n"
 
 
 @dataclass(frozen=True, slots=True)

@@ -11,7 +11,7 @@ import openai
 import pytest
 
 from mockopper.answers import Answer
-from mockopper.memo import template
+from mockopper.memo import Template, template
 from mockopper.plugin import Mockopper
 from mockopper.sse import compact_json
 
@@ -42,6 +42,8 @@ def test_a_request_seen_again_is_read_once_and_answered_with_fresh_ids(mockopper
     assert {r.choices[0].message.content for r in replies} == {"Hello there, friend."}  # ...and the same answer
     bodies = [r.response_body for r in mockopper.requests]
     assert all(b["id"] == r.id for b, r in zip(bodies, replies, strict=True))  # the journal has what was sent
+    [seen] = [mockopper.app.pipeline.memo.get(key) for key in list(mockopper.app.pipeline.memo._entries)]
+    assert seen is not None and [type(r) for r in seen.renders.values()] == [Template]  # made when asked again
 
 
 def test_spliced_bytes_equal_an_ordinary_render(server_factory: Any) -> None:
@@ -139,4 +141,5 @@ def test_generated_text_renders_anew_each_call(mockopper: Mockopper) -> None:
     assert len(set(texts)) == 6
     memo = mockopper.app.pipeline.memo
     [seen] = [memo.get(key) for key in list(memo._entries)]
-    assert seen is not None and len(seen.renders) <= 4  # bounded: such renders are never reused
+    assert seen is not None and len(seen.renders) <= 4  # bounded: such renders are never reused...
+    assert not any(isinstance(r, Template) for r in seen.renders.values())  # ...so never made templates
