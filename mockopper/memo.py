@@ -72,7 +72,7 @@ class Entry:
         self.renders.move_to_end(key)
         if kept is _ONCE:
             kept = self.renders[key] = template(answer, render)
-        return render(answer) if kept is None else kept.splice(answer.key)
+        return kept.splice(answer.key) if isinstance(kept, Template) else render(answer)
 
     def keep(self, kept: dict[Hashable, Any], key: Hashable, value: Any) -> None:
         """Keep `value` in one of the engine's maps (`holding`, `answers`), a handful per request."""

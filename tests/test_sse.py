@@ -30,7 +30,7 @@ scalars = st.one_of(
     st.integers(min_value=-(2**70), max_value=2**70),  # past 64 bits too
     floats,
     st.text(),
-    st.text(alphabet="ab\u2028\u2029\x85\x00\x1f\"\\é😀 0.00001e-"),
+    st.text(alphabet='ab\u2028\u2029\x85\x00\x1f"\\é😀 0.00001e-'),
 )
 values = st.recursive(
     scalars,
