@@ -15,7 +15,7 @@ import re
 import uuid
 from typing import Any
 
-__all__ = ["Range", "number_range", "text", "words"]
+__all__ = ["Range", "field_name", "number_range", "singular", "text", "words"]
 
 Range = tuple[float, float, int]  # low, high, decimals (0: a whole number)
 
@@ -205,6 +205,36 @@ _TEXTS: dict[str, str] = {
     "justification": "paragraph",
 }
 
+# What an object's `name` names, by what the object is: a city's name is a city, a movie's a title.
+_NAME_OF: dict[str, str] = {
+    "city": "faker:city",
+    "town": "faker:city",
+    "country": "faker:country",
+    "nation": "faker:country",
+    "state": "faker:state",
+    "province": "faker:state",
+    "company": "faker:company",
+    "organization": "faker:company",
+    "organisation": "faker:company",
+    "business": "faker:company",
+    "employer": "faker:company",
+    "language": "faker:language_name",
+    "color": "faker:color_name",
+    "colour": "faker:color_name",
+    "product": "title",
+    "book": "title",
+    "movie": "title",
+    "film": "title",
+    "song": "title",
+    "album": "title",
+    "game": "title",
+    "project": "title",
+    "course": "title",
+    "event": "title",
+}
+for _owner, _kind in _NAME_OF.items():
+    _TEXTS.setdefault(f"{_owner}_name", _kind)
+
 _SPLIT = re.compile(r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+|\d+")
 _LINKS = frozenset({"of", "per", "in", "for", "the", "a", "an"})
 
@@ -214,7 +244,8 @@ def words(name: str) -> list[str]:
     return [w.lower() for w in _SPLIT.findall(name)]
 
 
-def _singular(word: str) -> str:
+def singular(word: str) -> str:
+    """`cities` is `city`, `users` is `user`; `class` stays."""
     if len(word) > 3 and word.endswith("ies"):
         return word[:-3] + "y"
     if len(word) > 3 and word.endswith("s") and not word.endswith("ss"):
@@ -235,10 +266,22 @@ def _lookup(name: str, table: dict[str, Any]) -> Any:
             pair = f"{parts[i - 1]}_{parts[i]}"
             if pair in table:
                 return table[pair]
-        for word in (parts[i], _singular(parts[i])):
+        for word in (parts[i], singular(parts[i])):
             if word in table:
                 return table[word]
     return None
+
+
+def field_name(owner: str, key: str) -> str:
+    """The name to read `key` by inside an object `owner` names (its title, or the field holding it).
+
+    Only `name` reads differently: a `City`'s `name` is read as `city_name`, a city.
+    """
+    if key.lower() != "name":
+        return key
+    parts = words(owner)
+    kind = singular(parts[-1]) if parts else ""
+    return f"{kind}_name" if kind in _NAME_OF else key
 
 
 def number_range(name: str, *, integer: bool) -> Range | None:

@@ -104,7 +104,7 @@ class _Generator:
                 return self.value({**rest, **choice} if isinstance(choice, Mapping) else choice, name, depth + 1)
         kind = _type_of(schema)
         if kind == "object":
-            return self.obj(schema, depth)
+            return self.obj(schema, name, depth)
         if kind == "array":
             return self.arr(schema, name, depth)
         if kind == "integer":
@@ -117,16 +117,18 @@ class _Generator:
             return None
         return self.string(schema, name)
 
-    def obj(self, schema: Mapping[str, Any], depth: int) -> dict[str, Any]:
+    def obj(self, schema: Mapping[str, Any], name: str, depth: int) -> dict[str, Any]:
         props = schema.get("properties")
         props = props if isinstance(props, Mapping) else {}
         required = schema.get("required")
         required = {k for k in required if isinstance(k, str)} if isinstance(required, list) else set()
+        title = schema.get("title")
+        owner = title if isinstance(title, str) and title else name  # what the object is: `City`, or `city`
         out: dict[str, Any] = {}
         for key, sub in props.items():
             if depth >= _MAX_DEPTH and key not in required:
                 continue
-            out[str(key)] = self.value(sub, str(key), depth + 1)
+            out[str(key)] = self.value(sub, plausible.field_name(owner, str(key)), depth + 1)
         for key in required:
             if key not in out:
                 out[str(key)] = self.value({}, str(key), depth + 1)
@@ -151,7 +153,7 @@ class _Generator:
             attempts += 1
             index = len(out)
             sub = prefix[index] if index < len(prefix) else items
-            value = self.value(sub, _singular(name), depth + 1)
+            value = self.value(sub, plausible.singular(name), depth + 1)
             if unique and value in out:
                 continue
             out.append(value)
@@ -251,10 +253,6 @@ class _Generator:
         if self.fake is not None:
             return str(self.fake.word())
         return self.rng.choice(["alpha", "bravo", "charlie", "delta", "echo", "foxtrot"])
-
-
-def _singular(name: str) -> str:
-    return name[:-1] if name.endswith("s") and len(name) > 3 else name
 
 
 def _is_null(schema: Any) -> bool:

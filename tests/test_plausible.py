@@ -94,6 +94,21 @@ def test_cities_and_countries_come_from_faker() -> None:
     assert country and country[0].isupper()
 
 
+def test_a_name_is_read_by_what_owns_it() -> None:
+    """A `City`'s `name` is a city and a `Company`'s a company; a `User`'s stays a person's name."""
+    name = {"type": "object", "properties": {"name": {"type": "string"}}, "required": ["name"]}
+    by_title = schema_instance({**name, "title": "City"}, random.Random(0), fake(0))
+    by_field = schema_instance({"type": "object", "properties": {"company": name}}, random.Random(0), fake(0))
+    listed = schema_instance(
+        {"type": "object", "properties": {"cities": {"type": "array", "items": name}}}, random.Random(0), fake(0)
+    )
+    person = schema_instance({**name, "title": "User"}, random.Random(0), fake(0))
+    assert by_title["name"] == fake(0).city()
+    assert by_field["company"]["name"] == fake(0).company()
+    assert listed["cities"][0]["name"] == fake(0).city()
+    assert person["name"] == fake(0).name()
+
+
 def test_words_not_substrings_decide() -> None:
     assert words("capacityHTTPValue_2") == ["capacity", "http", "value", "2"]
     # "capacity" holds "city", "candidate" holds "date": neither is one
