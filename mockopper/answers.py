@@ -8,8 +8,9 @@ an error before a dialect gives it its vendor's shape.
 from __future__ import annotations
 
 import functools
+import operator
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import TYPE_CHECKING, Any
 
 from mockopper import fakes
@@ -129,6 +130,13 @@ class Answer:
     recorded_text: tuple[tuple[str, ...], tuple[float, ...]] | None = None
     recorded_reasoning: tuple[tuple[str, ...], tuple[float, ...]] | None = None
 
+    def copy(self, key: str | None = None) -> Answer:
+        """A shallow copy, under `key` when given: a kept answer, for one more call."""
+        made = Answer(*_ANSWER_FIELDS(self))
+        if key is not None:
+            made.key = key
+        return made
+
     def ident(self, prefix: str, label: object = "", length: int = 24) -> str:
         """A deterministic id for part `label` of this answer."""
         return self.derived(functools.partial(fakes.ident, prefix=prefix, label=label, length=length))
@@ -199,6 +207,9 @@ class Answer:
         if self.tool_calls:
             return "tool_calls"
         return "json" if self.structured else "text"
+
+
+_ANSWER_FIELDS = operator.attrgetter(*(f.name for f in fields(Answer)))  # in the order `Answer()` takes them
 
 
 @dataclass(frozen=True, slots=True)

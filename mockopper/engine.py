@@ -15,7 +15,7 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import Iterable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any
 
 from mockopper import fakes
@@ -250,10 +250,10 @@ class Engine:
         if seen is not None:
             prototype = seen.answers.get(kept)
             if prototype is not None:
-                return replace(prototype, key=ctx.key)
+                return prototype.copy(key=ctx.key)
         answer = self._renderer.render(conv, model, reply, ctx, created=created)
         if seen is not None and not ctx.drawn:
-            seen.keep(seen.answers, kept, replace(answer))  # a copy: later stages write on the answer
+            seen.keep(seen.answers, kept, answer.copy())  # a copy: later stages write on the answer
         return answer
 
     @staticmethod

@@ -45,6 +45,7 @@ __all__ = [
 INPUT_HEADER = "X-Opper-Guard-Input"
 OUTPUT_HEADER = "X-Opper-Guard-Output"
 ACTION_HEADER = "X-Opper-Guard-Action"
+_READ = (INPUT_HEADER.lower(), OUTPUT_HEADER.lower(), ACTION_HEADER.lower())  # as the request's headers spell them
 ACTIONS = ("flag", "block", "redact")
 BLOCKED_CODE = "guard_blocked"
 
@@ -103,9 +104,9 @@ class Plan:
 
 def plan(headers: Mapping[str, str], scenario: Scenario) -> Plan:
     """The checks for a request: the scenario's guards and those its headers name (a 400 naming a bad header)."""
-    asked_in = headers.get(INPUT_HEADER.lower(), "")
-    asked_out = headers.get(OUTPUT_HEADER.lower(), "")
-    raw_action = headers.get(ACTION_HEADER.lower())
+    asked_in = headers.get(_READ[0], "")
+    asked_out = headers.get(_READ[1], "")
+    raw_action = headers.get(_READ[2])
     if not scenario.guards and not asked_in and not asked_out and raw_action is None:
         return _NO_PLAN
     action = (raw_action or "flag").strip().lower() or "flag"
