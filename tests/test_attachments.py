@@ -19,7 +19,8 @@ from google.genai import types
 
 from mockopper import attachments
 from mockopper.attachments import IMAGE_TOKENS, Attachment
-from mockopper.journal import Journal, RequestRecord, bounded
+from mockopper.bounding import bounded
+from mockopper.journal import Journal, RequestRecord
 from mockopper.plugin import Mockopper
 from mockopper.server import MockServer
 
