@@ -16,7 +16,7 @@ from mockopper.fleet import ModelInfo
 from mockopper.opper import cost
 from mockopper.scenarios import Scenario
 
-__all__ = ["DEFAULT_LIMIT", "FACTS", "Facts", "QueryError", "models_body"]
+__all__ = ["DEFAULT_LIMIT", "FACTS", "Facts", "QueryError", "models_body", "query_integer"]
 
 DEFAULT_LIMIT = 100
 
@@ -70,7 +70,7 @@ _SORTS = ("id", "name", "provider", "type", "cost", "context_window")
 
 
 class QueryError(ValueError):
-    """A query parameter the models list refuses; `param` names it."""
+    """A query parameter a `/v3` list refuses; `param` names it."""
 
     def __init__(self, param: str, message: str) -> None:
         super().__init__(message)
@@ -110,7 +110,8 @@ def _entry(model: ModelInfo, scenario: Scenario) -> dict[str, Any]:
     }
 
 
-def _integer(query: Mapping[str, str], name: str, default: int, low: int) -> int:
+def query_integer(query: Mapping[str, str], name: str, default: int, low: int) -> int:
+    """The integer query parameter `name` (`default` when absent), at least `low`; a QueryError otherwise."""
     raw = query.get(name)
     if raw is None or raw == "":
         return default
@@ -125,8 +126,8 @@ def _integer(query: Mapping[str, str], name: str, default: int, low: int) -> int
 
 def models_body(models: Sequence[ModelInfo], scenario: Scenario, query: Mapping[str, str]) -> dict[str, Any]:
     """`{models, total, offset, limit}` for the query's filters (type, provider, q, capability, deprecated, sort)."""
-    limit = _integer(query, "limit", DEFAULT_LIMIT, 1)
-    offset = _integer(query, "offset", 0, 0)
+    limit = query_integer(query, "limit", DEFAULT_LIMIT, 1)
+    offset = query_integer(query, "offset", 0, 0)
     entries = [_entry(m, scenario) for m in models]
     kind, provider, q = query.get("type"), query.get("provider"), (query.get("q") or "").lower()
     if kind:

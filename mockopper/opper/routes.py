@@ -20,7 +20,7 @@ from starlette.routing import Route
 from mockopper.auth import authenticate
 from mockopper.engine import Compiled
 from mockopper.fleet import fleet
-from mockopper.opper.models import QueryError, models_body
+from mockopper.opper.models import QueryError, models_body, query_integer
 from mockopper.opper.tracing import Span, TraceStore, parse_time
 from mockopper.sessions import HEADER as SESSION_HEADER
 from mockopper.sessions import Sessions, check_name
@@ -101,19 +101,6 @@ def _fields(body: Mapping[str, Any], strings: tuple[str, ...]) -> dict[str, Any]
         if value is not None:
             out[name] = value
     return out
-
-
-def _page(query: Mapping[str, str], name: str, default: int, low: int) -> int:
-    raw = query.get(name)
-    if raw is None or raw == "":
-        return default
-    try:
-        value = int(raw)
-    except ValueError:
-        raise _bad_field(name, f"Invalid query parameter '{name}': expected an integer, got {raw!r}.") from None
-    if value < low:
-        raise _bad_field(name, f"Invalid query parameter '{name}': expected at least {low}, got {value}.")
-    return value
 
 
 def _missing(kind: str, ident: str) -> _Refused:
@@ -200,8 +187,11 @@ def routes(store: TraceStore, sessions: Sessions, *, max_body: int, api_key: str
 
     async def list_traces(request: Request) -> Response:
         query = request.query_params
-        limit = min(_page(query, "limit", _MAX_TRACES_PAGE, 1), _MAX_TRACES_PAGE)
-        offset = _page(query, "offset", 0, 0)
+        try:
+            limit = min(query_integer(query, "limit", _MAX_TRACES_PAGE, 1), _MAX_TRACES_PAGE)
+            offset = query_integer(query, "offset", 0, 0)
+        except QueryError as exc:
+            raise _bad_field(exc.param, str(exc)) from None
         items, total = store.traces(name=query.get("name"), limit=limit, offset=offset)
         return _json({"data": items, "meta": {"total": total, "limit": limit, "offset": offset}})
 
