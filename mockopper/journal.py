@@ -50,14 +50,11 @@ REDACTED = "[redacted]"
 
 
 def redact_headers(headers: Mapping[str, str]) -> dict[str, str]:
-    out = {}
-    for name, value in headers.items():
-        lowered = name.lower()
-        if lowered in SECRET_HEADERS:
-            scheme, _, rest = value.partition(" ")
-            out[lowered] = f"{scheme} {REDACTED}" if rest and scheme.lower() in ("bearer", "basic") else REDACTED
-        else:
-            out[lowered] = value
+    """The headers with lower-case names and every credential redacted (a scheme such as `Bearer` kept)."""
+    out = {name.lower(): value for name, value in headers.items()}
+    for name in SECRET_HEADERS.intersection(out):
+        scheme, _, rest = out[name].partition(" ")
+        out[name] = f"{scheme} {REDACTED}" if rest and scheme.lower() in ("bearer", "basic") else REDACTED
     return out
 
 
