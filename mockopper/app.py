@@ -108,15 +108,17 @@ class MockApp:
         self.journal.notify("scenario")
 
     def reset_session(self, name: str) -> None:
-        """Forget session `name`'s counters, history and journal entries; keep its scenario."""
+        """Forget session `name`'s counters, history, journal entries and traces; keep its scenario."""
         session = self.sessions.find(name)
         if session is not None:
             session.reset()
         self.journal.clear(session=name)
+        self.traces.forget(name)
 
     def drop_session(self, name: str) -> bool:
-        """Forget session `name` altogether (its journal entries too); False if there was none."""
+        """Forget session `name` altogether (its journal entries and traces too); False if there was none."""
         self.journal.clear(session=name)
+        self.traces.forget(name)
         return self.sessions.drop(name)
 
 

@@ -8,11 +8,13 @@ from collections.abc import Iterator
 import anthropic
 import httpx2
 import openai
+import opperai
 import pytest
 from surfaces import SURFACES, Surface
 
 from mockopper.plugin import Mockopper
 from mockopper.server import MockServer
+from mockopper.sessions import HEADER as SESSION
 
 SEQUENCE = """
 name: sequence
@@ -299,3 +301,35 @@ def test_trace_ids_in_a_session_ignore_other_sessions(mockopper: Mockopper) -> N
     mockopper.reset()
     trace_ids("a", 3)  # the same calls in another session first...
     assert trace_ids("b", 3) == alone  # ...do not move this session's ids
+
+
+def test_a_session_lists_only_its_own_traces_and_a_reset_forgets_them(mockopper: Mockopper) -> None:
+    """`/v3/traces` is per session, as the journal is: parallel runners never read each other's traces."""
+
+    def traced(session: str | None, text: str) -> str:
+        headers = mockopper.session(session).headers if session else None
+        with openai.OpenAI(base_url=mockopper.base_url, api_key="k", max_retries=0, default_headers=headers) as client:
+            raw = client.chat.completions.with_raw_response.create(
+                model="acme/model", messages=[{"role": "user", "content": text}]
+            )
+        return raw.headers["x-opper-trace-id"]
+
+    def listed(session: str | None) -> list[str]:
+        headers = mockopper.session(session).headers if session else None
+        opper = opperai.Opper(base_url=mockopper.url, api_key="k", headers=headers)
+        return [t.id for t in opper.traces.list().data]
+
+    first_a, in_b, in_default = traced("a", "hi"), traced("b", "hi"), traced(None, "hi")
+    client_span = opperai.Opper(base_url=mockopper.url, api_key="k", headers=mockopper.session("b").headers)
+    made = client_span.spans.create(name="a client's span in b")
+    assert listed("a") == [first_a]
+    assert listed("b") == [made.trace_id, in_b]
+    assert listed(None) == [in_default]
+    assert len({first_a, in_b, in_default}) == 3
+
+    mockopper.session("a").reset()
+    assert listed("a") == []
+    assert listed("b") == [made.trace_id, in_b]  # another session's traces stay
+    assert traced("a", "hi") == first_a  # its ids start afresh, as a new session's do
+    refused = httpx2.get(mockopper.url + "/v3/traces", headers={"authorization": "Bearer k", SESSION: "x" * 129})
+    assert refused.status_code == 400 and refused.json()["error"]["code"] == "invalid_session"

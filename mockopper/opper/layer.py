@@ -191,9 +191,9 @@ def trace_request(traces: TraceStore, record: RequestRecord, scenario: Scenario,
         return
     body = compact_json(record.request_body) if record.request_body is not None else ""
     blob = f"{record.method} {record.path}\x1f{body}"
-    if record.session is not None:
-        blob = f"{record.session}\x1f{blob}"
     content = hashlib.blake2b(blob.encode(), digest_size=16).hexdigest()
+    if record.session is not None:  # counted per session, as every call is
+        content = f"{record.session}\x1f{content}"
     traces.attach(record, content=content, parent=None, name=name, seed=seed, clock=clock_of(scenario))
 
 

@@ -113,11 +113,20 @@ def routes(store: TraceStore, sessions: Sessions, *, max_body: int, api_key: str
     A request's key is checked as the compat API checks it (`api_key`: the one key accepted).
     """
 
-    def compiled(request: Request) -> Compiled:
-        """The scenario of the request's session (`x-mockopper-session`), else the server's."""
+    def session_of(request: Request) -> str | None:
+        """The session the request names (`x-mockopper-session`), None for the default; a 400 for a bad name."""
         name = request.headers.get(SESSION_HEADER)
-        session = sessions.get(name) if name is not None and check_name(name) is None else sessions.default
-        return session.state.compiled
+        problem = check_name(name) if name is not None else None
+        if problem is not None:
+            raise _Refused(
+                400, "invalid_session", f"Invalid {SESSION_HEADER} header: {problem}.", {"field": SESSION_HEADER}
+            )
+        return name
+
+    def compiled(request: Request) -> Compiled:
+        """The scenario of the request's session, else the server's."""
+        name = session_of(request)
+        return (sessions.get(name) if name is not None else sessions.default).state.compiled
 
     def endpoint(
         methods: dict[str, Callable[[Request], Awaitable[Response]]], *, key: bool = True
@@ -156,7 +165,7 @@ def routes(store: TraceStore, sessions: Sessions, *, max_body: int, api_key: str
         if not isinstance(body.get("name"), str) or not body["name"]:
             raise _bad_field("name", "Missing required field 'name': a span needs a name (a non-empty string).")
         fields = _fields(body, _CREATE_STRINGS)
-        span = store.create(fields, compiled(request).seed, compact_json(body))
+        span = store.create(fields, compiled(request).seed, compact_json(body), session_of(request))
         created = {"id": span.id, "trace_id": span.trace_id, "name": span.name}
         if span.parent_id is not None:
             created["parent_id"] = span.parent_id
@@ -192,7 +201,7 @@ def routes(store: TraceStore, sessions: Sessions, *, max_body: int, api_key: str
             offset = query_integer(query, "offset", 0, 0)
         except QueryError as exc:
             raise _bad_field(exc.param, str(exc)) from None
-        items, total = store.traces(name=query.get("name"), limit=limit, offset=offset)
+        items, total = store.traces(name=query.get("name"), limit=limit, offset=offset, session=session_of(request))
         return _json({"data": items, "meta": {"total": total, "limit": limit, "offset": offset}})
 
     async def get_trace(request: Request) -> Response:

@@ -8,7 +8,9 @@ store keeps the call's journal record as its span while the call plays out, read
 span from it when a trace is asked for (`call_span`), and keeps the span itself once the
 journal says the call is done: its name, model, input and output text, tags, usage, cost
 and guard findings, which are also the trace's events. Spans made through
-`POST /v3/spans` live beside them. Memory is bounded: past `max_traces` the oldest trace
+`POST /v3/spans` live beside them. A trace belongs to the session (`x-mockopper-session`)
+of the call or client that began it: `/v3/traces` lists a session's own, and resetting a
+session forgets them. Memory is bounded: past `max_traces` the oldest trace
 goes, past `max_spans` a trace takes no more.
 
 Span times follow the scenario clock: a call's span starts at its parent's start (or the
@@ -198,6 +200,7 @@ def _start_ms(entry: Entry) -> int | None:
 @dataclass(slots=True)
 class _Trace:
     id: str
+    session: str | None = None  # the session of the call or client that began it
     spans: OrderedDict[str, Entry] = field(default_factory=OrderedDict)
 
     def to_dict(self, *, with_spans: bool) -> dict[str, Any]:
@@ -239,6 +242,15 @@ class TraceStore:
             self._traces.clear()
             self._owner.clear()
             self._seen.clear()
+
+    def forget(self, session: str) -> None:
+        """Forget what session `session` began, and its counts: its ids start afresh, as a new session's do."""
+        prefix = f"{session}\x1f"
+        with self._lock:
+            for trace in [t for t in self._traces.values() if t.session == session]:
+                self._drop(trace.id)
+            for key in [k for k in self._seen if k[-1].startswith(prefix)]:
+                del self._seen[key]
 
     def __len__(self) -> int:
         with self._lock:
@@ -285,7 +297,7 @@ class TraceStore:
                 "type": "generation",
                 "start_ms": start + position,
             }
-            self._put(span_id, trace_id, record)
+            self._put(span_id, trace_id, record, record.session)
 
     def on_journal(self, event: str, record: RequestRecord | None) -> None:
         """A journal listener: once a call is done, its trace keeps only what its span is read from.
@@ -303,9 +315,14 @@ class TraceStore:
 
     # --- spans made by clients ----------------------------------------------------------
 
-    def create(self, fields: Mapping[str, Any], seed: int, content: str) -> Span:
-        """A span from a validated `CreateSpanRequest`: its id from the seed and the body, its trace from its parent."""
+    def create(self, fields: Mapping[str, Any], seed: int, content: str, session: str | None = None) -> Span:
+        """A span from a validated `CreateSpanRequest`: its id from the seed and the body, its trace from its parent.
+
+        Counted per session, as compat calls are: another session's spans never move its ids.
+        """
         with self._lock:
+            if session is not None:
+                content = f"{session}\x1f{content}"
             span_id = span_uuid(seed, "client span", content, self._count(("span", content)))
             parent = fields.get("parent_id")
             trace_id = fields.get("trace_id") or (
@@ -313,7 +330,7 @@ class TraceStore:
             )
             span = Span(span_id, trace_id or span_uuid(seed, "trace", span_id), fields["name"], parent_id=parent)
             _assign(span, fields)
-            self._put(span_id, span.trace_id, span)
+            self._put(span_id, span.trace_id, span, session)
             return span
 
     def _entry(self, span_id: str) -> Entry | None:
@@ -347,10 +364,12 @@ class TraceStore:
 
     # --- traces -------------------------------------------------------------------------
 
-    def traces(self, *, name: str | None, limit: int, offset: int) -> tuple[list[dict[str, Any]], int]:
-        """Trace summaries, newest first, whose name contains `name` (any case); and how many there are."""
+    def traces(
+        self, *, name: str | None, limit: int, offset: int, session: str | None = None
+    ) -> tuple[list[dict[str, Any]], int]:
+        """A session's trace summaries, newest first, whose name contains `name` (any case); and how many there are."""
         with self._lock:
-            found = [t.to_dict(with_spans=False) for t in reversed(self._traces.values())]
+            found = [t.to_dict(with_spans=False) for t in reversed(self._traces.values()) if t.session == session]
         if name:
             found = [t for t in found if name.lower() in str(t["name"]).lower()]
         return found[offset : offset + limit], len(found)
@@ -362,19 +381,22 @@ class TraceStore:
 
     def delete_trace(self, trace_id: str) -> bool:
         with self._lock:
-            trace = self._traces.pop(trace_id, None)
-            if trace is None:
-                return False
-            for span_id in trace.spans:
-                self._owner.pop(span_id, None)
-            return True
+            return self._drop(trace_id)
+
+    def _drop(self, trace_id: str) -> bool:
+        trace = self._traces.pop(trace_id, None)
+        if trace is None:
+            return False
+        for span_id in trace.spans:
+            self._owner.pop(span_id, None)
+        return True
 
     # --- bounds -------------------------------------------------------------------------
 
-    def _put(self, span_id: str, trace_id: str, entry: Entry) -> None:
+    def _put(self, span_id: str, trace_id: str, entry: Entry, session: str | None) -> None:
         trace = self._traces.get(trace_id)
         if trace is None:
-            trace = self._traces[trace_id] = _Trace(trace_id)
+            trace = self._traces[trace_id] = _Trace(trace_id, session)
             while len(self._traces) > self._max_traces:
                 _, dropped = self._traces.popitem(last=False)
                 for dropped_id in dropped.spans:
