@@ -336,7 +336,7 @@ def test_the_agent_runs_traced_on_the_default_scenario(mockopper: Mockopper) -> 
 def test_clock_real_puts_spans_on_the_wall_clock(connect: Any, mockopper: Mockopper) -> None:
     from surfaces import Chat
 
-    from mockopper.opper.tracing import parse_time
+    from mockopper.opper.spans import parse_time
 
     mockopper.load({**SCENARIO, "clock": "real"})
     before = int(time.time() * 1000)

@@ -21,7 +21,8 @@ from mockopper.auth import authenticate
 from mockopper.engine import Compiled
 from mockopper.fleet import fleet
 from mockopper.opper.models import QueryError, models_body, query_integer
-from mockopper.opper.tracing import Span, TraceStore, parse_time
+from mockopper.opper.spans import Span, parse_time
+from mockopper.opper.tracing import TraceStore
 from mockopper.sessions import HEADER as SESSION_HEADER
 from mockopper.sessions import Sessions, check_name
 from mockopper.sse import compact_json

@@ -20,181 +20,17 @@ scripted delays; `clock: real` starts it at the wall clock.
 
 from __future__ import annotations
 
-import datetime as dt
-import hashlib
 import threading
 import time
 from collections import OrderedDict
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any
 
 from mockopper.journal import RequestRecord
+from mockopper.opper.spans import Done, Entry, Span, format_time, span_of, span_uuid, start_ms
 
-__all__ = ["Span", "TraceStore", "call_span", "format_time", "parse_time", "span_uuid"]
-
-
-def span_uuid(*parts: object) -> str:
-    """A deterministic UUID (the version 4 layout: random-looking, but derived) from any parts."""
-    h = hashlib.blake2b("\x1f".join(map(str, parts)).encode(), digest_size=16).hexdigest()
-    # version 4 in the 13th digit, variant 10xx in the 17th
-    return f"{h[:8]}-{h[8:12]}-4{h[13:16]}-{_VARIANT[h[16]]}{h[17:20]}-{h[20:]}"
-
-
-_VARIANT = {digit: "89ab"[int(digit, 16) & 3] for digit in "0123456789abcdef"}
-
-
-def format_time(ms: int) -> str:
-    """Epoch milliseconds as RFC 3339 UTC with milliseconds: `2026-01-01T00:00:00.000Z`."""
-    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(ms // 1000)) + f".{ms % 1000:03d}Z"
-
-
-def parse_time(text: str) -> int | None:
-    """An RFC 3339 date-time as epoch milliseconds, or None when it is not one."""
-    if "T" not in text and " " not in text:
-        return None
-    try:
-        stamp = dt.datetime.fromisoformat(text[:-1] + "+00:00" if text.endswith(("Z", "z")) else text)
-    except ValueError:
-        return None
-    if stamp.tzinfo is None:
-        stamp = stamp.replace(tzinfo=dt.timezone.utc)
-    return round(stamp.timestamp() * 1000)
-
-
-@dataclass(slots=True)
-class Span:
-    """One span, as `GET /v3/spans/{id}` and a trace's `spans` show it."""
-
-    id: str
-    trace_id: str
-    name: str
-    parent_id: str | None = None
-    type: str | None = None
-    input: Any = None
-    output: Any = None
-    error: str | None = None
-    start_time: str | None = None
-    end_time: str | None = None
-    status: str | None = None
-    meta: dict[str, Any] | None = None
-    metadata: dict[str, Any] | None = None
-    tags: dict[str, Any] | None = None
-    events: list[dict[str, Any]] = field(default_factory=list)
-
-    def to_dict(self) -> dict[str, Any]:
-        """Opper's span object: absent fields left out (the schema types them as strings, not null)."""
-        out: dict[str, Any] = {"id": self.id, "trace_id": self.trace_id, "name": self.name}
-        for key in ("parent_id", "type", "input", "output", "error", "start_time", "end_time"):
-            value = getattr(self, key)
-            if value is not None:
-                out[key] = value
-        out["status"] = self.state
-        for key in ("meta", "metadata", "tags"):
-            value = getattr(self, key)
-            if value is not None:
-                out[key] = value
-        return out
-
-    @property
-    def state(self) -> str:
-        if self.status is not None:
-            return self.status
-        if self.error:
-            return "error"
-        return "ok" if self.end_time else "in_progress"
-
-    def bounds(self) -> tuple[int | None, int | None]:
-        return (
-            parse_time(self.start_time) if self.start_time else None,
-            parse_time(self.end_time) if self.end_time else None,
-        )
-
-
-class _Call(Protocol):
-    """What a compat call's span is read from: its journal record, or `_Done`, what is kept of it."""
-
-    @property
-    def trace_id(self) -> str | None: ...
-    @property
-    def span(self) -> dict[str, Any] | None: ...
-    @property
-    def outcome(self) -> str: ...
-    @property
-    def status(self) -> int: ...
-    @property
-    def tags(self) -> dict[str, Any]: ...
-    @property
-    def guard_findings(self) -> list[dict[str, str]]: ...
-
-
-@dataclass(frozen=True, slots=True)
-class _Done:
-    """The part of a completed call's record its span is read from (the record may leave the journal)."""
-
-    trace_id: str | None
-    span: dict[str, Any] | None
-    outcome: str
-    status: int
-    tags: dict[str, Any]
-    guard_findings: list[dict[str, str]]
-
-    @classmethod
-    def of(cls, record: RequestRecord) -> _Done:
-        return cls(record.trace_id, record.span, record.outcome, record.status, record.tags, record.guard_findings)
-
-
-def call_span(record: _Call) -> Span:
-    """The span a compat call's journal record describes, as it stands now."""
-    info = record.span or {}
-    span_id = str(info.get("id", ""))
-    start = int(info.get("start_ms", 0))
-    end = start + int(info.get("duration_ms", 0) or 0)
-    error = info.get("error")
-    if error is None and record.outcome in _UNFINISHED:
-        error = f"the response did not complete ({record.outcome})"
-    elif error is None and record.outcome == "error":
-        error = "the stream ended with an error event"
-    return Span(
-        id=span_id,
-        trace_id=record.trace_id or "",
-        name=str(info.get("name", "")),
-        parent_id=info.get("parent_id"),
-        type=info.get("type"),
-        input=info.get("input"),
-        output=info.get("output"),
-        error=error,
-        start_time=format_time(start),
-        end_time=None if record.outcome == "pending" else format_time(end),
-        status="error" if error or record.status >= 400 else None,
-        meta=info.get("meta"),
-        tags=dict(record.tags) or None,
-        events=[
-            {
-                "id": span_uuid(span_id, "event", i),
-                "span_id": span_id,
-                "kind": "guardrail",
-                "source": "guard",
-                "data": finding,
-                "created_at": format_time(start),
-            }
-            for i, finding in enumerate(record.guard_findings)
-        ],
-    )
-
-
-_UNFINISHED = ("disconnect", "truncate", "client_closed", "hang")
-Entry = Span | RequestRecord | _Done  # a client's span, or a compat call (its span is read from it)
-
-
-def _span(entry: Entry) -> Span:
-    return entry if isinstance(entry, Span) else call_span(entry)
-
-
-def _start_ms(entry: Entry) -> int | None:
-    if isinstance(entry, Span):
-        return entry.bounds()[0]
-    return int(entry.span["start_ms"]) if entry.span else None
+__all__ = ["TraceStore"]
 
 
 @dataclass(slots=True)
@@ -204,7 +40,7 @@ class _Trace:
     spans: OrderedDict[str, Entry] = field(default_factory=OrderedDict)
 
     def to_dict(self, *, with_spans: bool) -> dict[str, Any]:
-        spans = [_span(entry) for entry in self.spans.values()]
+        spans = [span_of(entry) for entry in self.spans.values()]
         ids = set(self.spans)
         root = next((s for s in spans if s.parent_id is None or s.parent_id not in ids), spans[0] if spans else None)
         bounds = [s.bounds() for s in spans]
@@ -285,7 +121,7 @@ class TraceStore:
                 if trace is not None:
                     position = len(trace.spans)
                     known = trace.spans.get(parent)
-                    start = _start_ms(known) if known is not None else None
+                    start = start_ms(known) if known is not None else None
             if start is None:
                 start = int(time.time() * 1000) if clock is None else clock * 1000
             span_id = span_uuid(seed, "span", parent or "", content, count)
@@ -311,7 +147,7 @@ class TraceStore:
         with self._lock:
             trace = self._traces.get(record.trace_id)
             if trace is not None and trace.spans.get(span_id) is record:
-                trace.spans[span_id] = _Done.of(record)
+                trace.spans[span_id] = Done.of(record)
 
     # --- spans made by clients ----------------------------------------------------------
 
@@ -341,7 +177,7 @@ class TraceStore:
     def span(self, span_id: str) -> Span | None:
         with self._lock:
             entry = self._entry(span_id)
-            return _span(entry) if entry is not None else None
+            return span_of(entry) if entry is not None else None
 
     def update(self, span_id: str, fields: Mapping[str, Any]) -> Span | None:
         """Update a client's span (a compat call's span is the call's record, and follows it)."""
@@ -349,7 +185,7 @@ class TraceStore:
             entry = self._entry(span_id)
             if isinstance(entry, Span):
                 _assign(entry, fields)
-            return _span(entry) if entry is not None else None
+            return span_of(entry) if entry is not None else None
 
     def delete_span(self, span_id: str) -> bool:
         with self._lock:
