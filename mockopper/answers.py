@@ -212,7 +212,7 @@ class Answer:
 _ANSWER_FIELDS = operator.attrgetter(*(f.name for f in fields(Answer)))  # in the order `Answer()` takes them
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Attempt:
     """One model tried on the chain, as the journal records it."""
 

@@ -6,6 +6,7 @@ at this one boundary.
 
 from __future__ import annotations
 
+import gc
 import ipaddress
 import json
 import sys
@@ -316,8 +317,18 @@ def _serve(
         click.echo(f"Watching   {path}")
     quiet_dropped_connections()
     server_config = uvicorn.Config(
-        app, log_level="warning", access_log=False, lifespan="on", timeout_graceful_shutdown=1, server_header=False
+        app,
+        log_level="warning",
+        access_log=False,
+        lifespan="on",
+        timeout_graceful_shutdown=1,
+        server_header=False,
+        proxy_headers=False,  # nothing reads the client's address: no middleware to rewrite it
     )
+    # What start-up made (the libraries, Faker's word lists, the scenario) lives as long as the
+    # server: out of the collector's sight, its full collections walk only what requests made.
+    gc.collect()
+    gc.freeze()
     try:
         uvicorn.Server(server_config).run(sockets=[sock])
     finally:

@@ -119,11 +119,10 @@ class Engine:
         """The decision for `conv`; `seen` is the memo's entry when this request was seen before, byte for byte."""
         chain = conv.chain
         attempts: list[Attempt] = []
-        decision = Decision(model=chain[0], attempts=attempts)
+        last = len(chain) - 1
         for position, model in enumerate(chain):
             decision = self._try(state, conv, model, attempts, seen)
-            last = position == len(chain) - 1
-            if last or not self._moves_on(conv, decision):
+            if position == last or not self._moves_on(conv, decision):
                 break
         return decision
 

@@ -105,10 +105,18 @@ class RequestRecord:
     span: dict[str, Any] | None = None
     forwarded: bool = False  # no rule answered: the upstream did (serve --upstream)
     recorded: bool = False  # the forwarded exchange became a rule of the recording
-    # One line each (at most `summaries.LIMIT` characters) on what was asked and answered.
-    asked: str | None = None
-    answered: str | None = None
     _response_json: bytes | None = field(default=None, repr=False)  # the body as sent, read when asked for
+    _complete: bool = field(default=False, repr=False)  # the journal heard that it is complete
+
+    @property
+    def asked(self) -> str | None:
+        """What the call asked, on one line of at most `summaries.LIMIT` characters (read from its span)."""
+        return summaries.asked(self)
+
+    @property
+    def answered(self) -> str | None:
+        """What the call was answered, on one line, once it is complete (None until then)."""
+        return summaries.answered(self) if self._complete else None
 
     @property
     def response_body(self) -> Any:
@@ -124,7 +132,8 @@ class RequestRecord:
     def to_dict(self) -> dict[str, Any]:
         out = asdict(self)
         out["response_body"] = self.response_body
-        del out["_response_body"], out["_response_json"]
+        del out["_response_body"], out["_response_json"], out["_complete"]
+        out["asked"], out["answered"] = self.asked, self.answered
         return out
 
     @property
@@ -177,7 +186,6 @@ class Journal:
 
     def publish(self, record: RequestRecord) -> None:
         """Tell listeners that `record` has been decided and is now playing out."""
-        summaries.fill(record, done=False)
         self.notify("decided", record)
 
     def keeping(self, record: RequestRecord, body: Any) -> _Keeping:
@@ -205,8 +213,8 @@ class Journal:
             record._response_json = payload
 
     def close(self, record: RequestRecord) -> None:
-        """Tell listeners that `record` is complete (with its summaries written)."""
-        summaries.fill(record, done=True)
+        """Tell listeners that `record` is complete (its `answered` summary now reads its span)."""
+        record._complete = True
         self.notify("done", record)
 
     def subscribe(self, listener: Listener) -> Callable[[], None]:

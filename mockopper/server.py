@@ -99,6 +99,7 @@ class MockServer:
             lifespan="on",
             timeout_graceful_shutdown=1,
             ws_ping_interval=None,
+            proxy_headers=False,
         )
         self._server = uvicorn.Server(config)
         self._thread = threading.Thread(

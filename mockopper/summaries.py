@@ -3,8 +3,9 @@
 Both are read from the call's span (`RequestRecord.span`), which Opper's layer fills for
 every call it traces: its input text (the last user message, the tool result, the texts
 to embed), its output text (the reply's text, its tool calls as `name(arguments)`, the
-embeddings' count) and the error it ended with. They are written on the record when the
-journal hears that it was decided (what was asked) and that it is complete (both).
+embeddings' count) and the error it ended with. The record reads them when they are asked
+for (`RequestRecord.asked`, `.answered`): what it was answered once the journal has heard
+that it is complete.
 """
 
 from __future__ import annotations
@@ -14,17 +15,9 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from mockopper.journal import RequestRecord
 
-__all__ = ["LIMIT", "answered", "asked", "fill", "line"]
+__all__ = ["LIMIT", "answered", "asked", "line"]
 
 LIMIT = 200  # characters a summary keeps
-
-
-def fill(record: RequestRecord, *, done: bool) -> None:
-    """Write `record.asked` (once), and once the call is `done` `record.answered`."""
-    if record.asked is None:
-        record.asked = asked(record)
-    if done:
-        record.answered = answered(record)
 
 
 def asked(record: RequestRecord) -> str | None:
@@ -46,7 +39,7 @@ def answered(record: RequestRecord) -> str | None:
 def line(text: str | None, limit: int = LIMIT) -> str | None:
     """`text` with its whitespace runs as single spaces, cut to `limit` characters (ending "…").
 
-    On the path of every request: only the start of a long text is read.
+    Only the start of a long text is read.
     """
     if not text:
         return None

@@ -74,7 +74,7 @@ class RequestError(Exception):
         )
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Call:
     """The HTTP facts of a request, beyond its body, and the session that serves it.
 

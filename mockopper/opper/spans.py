@@ -111,7 +111,7 @@ class _Call(Protocol):
     def guard_findings(self) -> list[dict[str, str]]: ...
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Done:
     """The part of a completed call's record its span is read from (the record may leave the journal)."""
 
