@@ -199,7 +199,11 @@ class Engine:
             candidates = found
         with state.counters.lock:
             if seen is not None:
-                rule = next((r for r in candidates if self._usable(state, r)), None)
+                rule = None
+                for candidate in candidates:
+                    if self._usable(state, candidate):
+                        rule = candidate
+                        break
             else:
                 rule = first_match(candidates, conv, model, lambda r: self._usable(state, r))
             call = 0

@@ -50,8 +50,8 @@ REDACTED = "[redacted]"
 
 
 def redact_headers(headers: Mapping[str, str]) -> dict[str, str]:
-    """The headers with lower-case names and every credential redacted (a scheme such as `Bearer` kept)."""
-    out = {name.lower(): value for name, value in headers.items()}
+    """Headers named in lower case (as `Call.headers` is), every credential redacted (a scheme such as `Bearer` kept)."""
+    out = dict(headers)
     for name in SECRET_HEADERS.intersection(out):
         scheme, _, rest = out[name].partition(" ")
         out[name] = f"{scheme} {REDACTED}" if rest and scheme.lower() in ("bearer", "basic") else REDACTED
@@ -162,7 +162,7 @@ class Journal:
         self._lock = threading.Lock()
         self._entries: deque[RequestRecord] = deque(maxlen=max(1, maxlen))
         self._seq = itertools.count(1)
-        self._listeners: list[Listener] = []
+        self._listeners: tuple[Listener, ...] = ()  # replaced whole on (un)subscribe: read without the lock
 
     @property
     def maxlen(self) -> int:
@@ -177,11 +177,7 @@ class Journal:
 
     def notify(self, event: str, record: RequestRecord | None = None) -> None:
         """Tell listeners about `event` (the pipeline and the app call this)."""
-        if not self._listeners:
-            return
-        with self._lock:
-            listeners = list(self._listeners)
-        for listener in listeners:
+        for listener in self._listeners:
             listener(event, record)
 
     def publish(self, record: RequestRecord) -> None:
@@ -220,12 +216,14 @@ class Journal:
     def subscribe(self, listener: Listener) -> Callable[[], None]:
         """Call `listener(event, record)` on "decided", "done" and "cleared" (record None); returns the unsubscribe."""
         with self._lock:
-            self._listeners.append(listener)
+            self._listeners = (*self._listeners, listener)
 
         def unsubscribe() -> None:
             with self._lock:
                 if listener in self._listeners:
-                    self._listeners.remove(listener)
+                    kept = list(self._listeners)
+                    kept.remove(listener)
+                    self._listeners = tuple(kept)
 
         return unsubscribe
 

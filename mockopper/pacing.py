@@ -8,6 +8,7 @@ notes what happened in a `Playback`, which the journal keeps.
 from __future__ import annotations
 
 import asyncio
+import functools
 import random
 import re
 import time
@@ -33,7 +34,17 @@ KEEP_BYTES = 64 * 1024
 
 
 def chunk_text(text: str, chunk: str | int) -> tuple[str, ...]:
-    """Cut text into stream chunks; joined back together they give the text exactly."""
+    """Cut text into stream chunks; joined back together they give the text exactly.
+
+    A short text is cut once per chunking (an answer is cut to price its span and again to
+    stream it, and a scripted answer comes back call after call); a long one every time.
+    """
+    if len(text) <= _CUT_ONCE:
+        return _cut_once(text, chunk)
+    return _cut(text, chunk)
+
+
+def _cut(text: str, chunk: str | int) -> tuple[str, ...]:
     if not text:
         return ()
     if chunk == "word":
@@ -45,6 +56,10 @@ def chunk_text(text: str, chunk: str | int) -> tuple[str, ...]:
         return tuple(text.splitlines(keepends=True))
     size = int(chunk)
     return tuple(text[i : i + size] for i in range(0, len(text), size))
+
+
+_CUT_ONCE = 4096  # characters: texts up to this long are kept with their chunks, a few hundred at most
+_cut_once = functools.lru_cache(maxsize=512)(_cut)
 
 
 def chunk_arguments(text: str, pacing: StreamSpec) -> tuple[str, ...]:

@@ -159,9 +159,8 @@ class Pipeline:
             raise Refused(failure)
 
     async def read(self, turn: Turn, receive: Receive) -> None:
-        """The body: within the size limit, and JSON."""
+        """The body's bytes, within the size limit (decoded as JSON when first read: `Turn.body`)."""
         turn.raw = await bodies.read(turn.call.headers, receive, self.settings.max_body_bytes)
-        turn.body = bodies.decode(turn.raw)
 
     def parse(self, turn: Turn) -> None:
         """The surface reads the body into the neutral conversation; the journal keeps the body, bounded.

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from mockopper import bodies
 from mockopper.answers import Answer, Decision, Failure
 from mockopper.conversation import Conversation
 from mockopper.dialects.base import Call, Surface
@@ -13,6 +14,8 @@ from mockopper.memo import Entry
 from mockopper.opper import layer
 
 __all__ = ["Turn"]
+
+_UNREAD = object()
 
 
 @dataclass(slots=True)
@@ -27,7 +30,7 @@ class Turn:
     ids: list[tuple[str, str]]  # the request's id, under the header names its surface's vendor uses
     refused: Failure | None = None  # a refusal found before the request could be read (a bad session name)
     raw: bytes = b""
-    body: Any = None
+    _body: Any = field(default=_UNREAD, repr=False)  # see `body`
     conv: Conversation | None = None
     seen: Entry | None = None  # the memo's entry for this request, when it can be kept (see `memo`)
     opper: layer.Exchange | None = None
@@ -35,6 +38,21 @@ class Turn:
     failure: Failure | None = None
     forward: bool = False  # no rule answered and an upstream will
     headers: list[tuple[str, str]] = field(default_factory=list)  # what the answer carries
+
+    @property
+    def body(self) -> Any:
+        """The body as JSON, decoded when first read (a 400 if it is not JSON).
+
+        A request the memo has seen before, byte for byte, is never decoded again: its
+        conversation is the one read the first time.
+        """
+        if self._body is _UNREAD:
+            self._body = bodies.decode(self.raw)
+        return self._body
+
+    @body.setter
+    def body(self, value: Any) -> None:
+        self._body = value
 
     @property
     def answer(self) -> Answer | None:
