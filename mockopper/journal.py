@@ -21,6 +21,7 @@ import orjson
 
 from mockopper import attachments, summaries
 from mockopper.bounding import bounded
+from mockopper.pacing import KEEP_BYTES, Playback
 
 __all__ = [
     "DEFAULT_BODY_LIMIT",
@@ -91,8 +92,9 @@ class RequestRecord:
     request_body: Any = None
     response_headers: dict[str, str] = field(default_factory=dict)
     _response_body: Any = field(default=None, repr=False)  # see `response_body`
-    response_events: list[str] | None = None
-    events_omitted: int = 0  # a long stream's events past what the journal keeps
+    _response_events: list[str] | None = field(default=None, repr=False)  # see `response_events`
+    _events_omitted: int = field(default=0, repr=False)
+    _response_stream: bytes | None = field(default=None, repr=False)  # a short stream as sent, split when read
     attachments: list[dict[str, Any]] = field(default_factory=list)  # the conversation's, as matching sees them
     notes: list[str] = field(default_factory=list)  # what the journal left out (a body cut to the limit)
     outcome: str = "pending"
@@ -107,6 +109,34 @@ class RequestRecord:
     recorded: bool = False  # the forwarded exchange became a rule of the recording
     _response_json: bytes | None = field(default=None, repr=False)  # the body as sent, read when asked for
     _complete: bool = field(default=False, repr=False)  # the journal heard that it is complete
+
+    @property
+    def response_events(self) -> list[str] | None:
+        """A stream's events as sent (its first `pacing.KEEP_BYTES`); a short one kept as its bytes until read."""
+        self._split()
+        return self._response_events
+
+    @response_events.setter
+    def response_events(self, frames: list[str] | None) -> None:
+        self._response_events, self._response_stream = frames, None
+
+    @property
+    def events_omitted(self) -> int:
+        """A long stream's events past what the journal keeps."""
+        self._split()
+        return self._events_omitted
+
+    @events_omitted.setter
+    def events_omitted(self, count: int) -> None:
+        self._split()
+        self._events_omitted = count
+
+    def _split(self) -> None:
+        stream = self._response_stream
+        if stream is not None:
+            playback = Playback()
+            playback.keep_stream(stream)
+            self._response_events, self._events_omitted, self._response_stream = playback.frames, playback.omitted, None
 
     @property
     def asked(self) -> str | None:
@@ -133,6 +163,8 @@ class RequestRecord:
         out = asdict(self)
         out["response_body"] = self.response_body
         del out["_response_body"], out["_response_json"], out["_complete"]
+        del out["_response_events"], out["_events_omitted"], out["_response_stream"]
+        out["response_events"], out["events_omitted"] = self.response_events, self.events_omitted
         out["asked"], out["answered"] = self.asked, self.answered
         return out
 
@@ -207,6 +239,18 @@ class Journal:
         else:
             record.response_body = None
             record._response_json = payload
+
+    def keep_events(self, record: RequestRecord, playback: Playback) -> None:
+        """Journal the events a stream played: a short stream sent in one piece is split only when read."""
+        stream = playback.stream
+        if stream is not None and len(stream) <= KEEP_BYTES:
+            record._response_stream = stream
+            return
+        if stream is not None:
+            playback.keep_stream(stream)
+        if playback.frames:
+            record.response_events = playback.frames
+            record.events_omitted = playback.omitted
 
     def close(self, record: RequestRecord) -> None:
         """Tell listeners that `record` is complete (its `answered` summary now reads its span)."""

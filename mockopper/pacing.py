@@ -95,6 +95,7 @@ class Playback:
     chunks: int = 0
     kept: int = 0  # bytes of frames kept
     omitted: int = 0  # frames not kept
+    stream: bytes | None = None  # a whole stream sent in one piece, its frames not yet kept (`keep_stream`)
 
     def keep(self, frame: str) -> None:
         if self.kept < KEEP_BYTES:

@@ -63,9 +63,8 @@ class Responder:
                 record.outcome = "error" if playback.outcome == "complete" else playback.outcome
             else:
                 record.outcome = playback.outcome
-            if events and playback.frames:
-                record.response_events = playback.frames
-                record.events_omitted = playback.omitted
+            if events:
+                self.journal.keep_events(record, playback)
             record.duration_ms = round((time.perf_counter() - started) * 1000, 3)
             self.journal.close(record)
 

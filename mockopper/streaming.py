@@ -199,7 +199,7 @@ class SSEResponse:
             try:
                 await send(start)
                 await send({"type": "http.response.body", "body": stream, "more_body": False})
-                playback.keep_stream(stream)
+                playback.stream = stream  # the journal keeps its frames
             finally:
                 if on_done is not None:
                     on_done(playback)
