@@ -327,10 +327,8 @@ def _serve(
     )
     # What start-up made (the libraries, Faker's word lists, the scenario) lives as long as the
     # server: out of the collector's sight, its full collections walk only what requests made.
-    import os
-    if not os.environ.get('NOFREEZE'):
-        gc.collect()
-        gc.freeze()
+    gc.collect()
+    gc.freeze()
     try:
         uvicorn.Server(server_config).run(sockets=[sock])
     finally:
