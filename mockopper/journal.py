@@ -51,7 +51,7 @@ REDACTED = "[redacted]"
 
 
 def redact_headers(headers: Mapping[str, str]) -> dict[str, str]:
-    """Headers named in lower case (as `Call.headers` is), every credential redacted (a scheme such as `Bearer` kept)."""
+    """Headers named in lower case (as `Call.headers` is), each credential redacted (a scheme such as `Bearer` kept)."""
     out = dict(headers)
     for name in SECRET_HEADERS.intersection(out):
         scheme, _, rest = out[name].partition(" ")

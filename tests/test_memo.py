@@ -91,6 +91,21 @@ def test_a_stream_seen_again_is_sent_whole_and_the_sdk_reads_it(mockopper: Mocko
 
 
 @pytest.mark.mockopper(scenario=SCENARIO)
+def test_the_journal_keeps_a_stream_sent_whole_frame_by_frame_as_it_was_sent(mockopper: Mockopper) -> None:
+    body = {"model": "m", "stream": True, "messages": [{"role": "user", "content": "hi"}]}
+    sent = [
+        httpx2.post(mockopper.base_url + "/chat/completions", json=body, headers={"authorization": "Bearer k"}).content
+        for _ in range(2)
+    ]
+    listed = httpx2.get(mockopper.url + "/__mockopper/requests").json()["requests"]
+    for record, content, shown in zip(mockopper.requests, sent, listed, strict=True):
+        events = record.response_events
+        assert events is not None and all(e.endswith("\n\n") for e in events)
+        assert "".join(events).encode() == content and record.events_omitted == 0
+        assert (shown["response_events"], shown["events_omitted"]) == (events, 0)
+
+
+@pytest.mark.mockopper(scenario=SCENARIO)
 def test_content_that_holds_the_placeholder_characters_renders_the_ordinary_way(mockopper: Mockopper) -> None:
     text = "echo \ue000 0 \ue001"
     with anthropic.Anthropic(base_url=mockopper.base_url, api_key="k", max_retries=0) as client:

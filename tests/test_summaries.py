@@ -100,6 +100,20 @@ def test_a_long_answer_is_cut_to_the_limit_and_the_admin_api_lists_both(
     assert (listed["asked"], listed["answered"]) == ("a long one", record.answered)
 
 
+def test_a_stream_in_progress_has_what_it_asked_and_is_answered_once_it_completes(mockopper: Mockopper) -> None:
+    mockopper.load(
+        {"rules": [{"reply": {"text": "one two three", "stream": {"chunk": "word", "ttft_ms": 0, "interval_ms": 5}}}]}
+    )
+    client = openai.OpenAI(base_url=mockopper.base_url, api_key="k", max_retries=0)
+    stream = client.chat.completions.create(model="m", messages=[{"role": "user", "content": "go"}], stream=True)
+    next(iter(stream))  # the role chunk: the stream has started and is still playing out
+    [record] = mockopper.requests
+    assert (record.outcome, record.asked, record.answered) == ("pending", "go", None)
+    text = "".join(chunk.choices[0].delta.content or "" for chunk in stream if chunk.choices)
+    [record] = closed(mockopper)
+    assert (text, record.answered) == ("one two three", "one two three")
+
+
 def test_a_call_without_a_conversation_has_no_summaries(mockopper: Mockopper) -> None:
     models = httpx2.get(mockopper.base_url + "/models", headers={"authorization": "Bearer k"})
     assert models.status_code == 200
