@@ -6,7 +6,6 @@ at this one boundary.
 
 from __future__ import annotations
 
-import gc
 import ipaddress
 import json
 import sys
@@ -325,10 +324,6 @@ def _serve(
         server_header=False,
         proxy_headers=False,  # nothing reads the client's address: no middleware to rewrite it
     )
-    # What start-up made (the libraries, Faker's word lists, the scenario) lives as long as the
-    # server: out of the collector's sight, its full collections walk only what requests made.
-    gc.collect()
-    gc.freeze()
     try:
         uvicorn.Server(server_config).run(sockets=[sock])
     finally:
