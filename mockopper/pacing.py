@@ -58,8 +58,10 @@ def _cut(text: str, chunk: str | int) -> tuple[str, ...]:
     return tuple(text[i : i + size] for i in range(0, len(text), size))
 
 
-_CUT_ONCE = 4096  # characters: texts up to this long are kept with their chunks, a few hundred at most
-_cut_once = functools.lru_cache(maxsize=512)(_cut)
+# Texts up to this many characters are kept with their chunks, the 128 most recently cut:
+# a few MB at most, however many distinct texts a server streams.
+_CUT_ONCE = 2048
+_cut_once = functools.lru_cache(maxsize=128)(_cut)
 
 
 def chunk_arguments(text: str, pacing: StreamSpec) -> tuple[str, ...]:
