@@ -261,7 +261,7 @@ def _serve(
     from mockopper.app import BASE_PATH, MockApp, Settings
     from mockopper.loader import resolve
     from mockopper.recorder import RecordingError
-    from mockopper.server import bind, quiet_dropped_connections
+    from mockopper.server import bind, quiet_dropped_connections, uvicorn_config
 
     config = Settings(
         api_key=api_key,
@@ -315,17 +315,8 @@ def _serve(
         threading.Thread(target=_watch, args=(path, app, stop), daemon=True, name="mockopper-watch").start()
         click.echo(f"Watching   {path}")
     quiet_dropped_connections()
-    server_config = uvicorn.Config(
-        app,
-        log_level="warning",
-        access_log=False,
-        lifespan="on",
-        timeout_graceful_shutdown=1,
-        server_header=False,
-        proxy_headers=False,  # nothing reads the client's address: no middleware to rewrite it
-    )
     try:
-        uvicorn.Server(server_config).run(sockets=[sock])
+        uvicorn.Server(uvicorn_config(app, server_header=False)).run(sockets=[sock])
     finally:
         stop.set()
 

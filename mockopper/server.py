@@ -23,7 +23,15 @@ from mockopper.scenarios import Scenario
 from mockopper.sessions import HEADER as SESSION_HEADER
 from mockopper.sessions import check_name
 
-__all__ = ["MockServer", "ScenarioSource", "SessionHandle", "bind", "quiet_dropped_connections", "to_scenario"]
+__all__ = [
+    "MockServer",
+    "ScenarioSource",
+    "SessionHandle",
+    "bind",
+    "quiet_dropped_connections",
+    "to_scenario",
+    "uvicorn_config",
+]
 
 ScenarioSource = Scenario | str | Path | dict[str, Any] | None
 
@@ -60,6 +68,19 @@ def to_scenario(source: ScenarioSource, cache: FileCache | None = None) -> Scena
     return load_text(source, "<text>")
 
 
+def uvicorn_config(app: Any, **overrides: Any) -> uvicorn.Config:
+    """How mockopper runs uvicorn: quiet, no access log, a short graceful shutdown, and no
+    proxy-headers middleware (nothing reads the client's address)."""
+    settings: dict[str, Any] = {
+        "log_level": "warning",
+        "access_log": False,
+        "lifespan": "on",
+        "timeout_graceful_shutdown": 1,
+        "proxy_headers": False,
+    }
+    return uvicorn.Config(app, **{**settings, **overrides})
+
+
 def bind(host: str = "127.0.0.1", port: int = 0) -> socket.socket:
     """A listening socket; port 0 picks a free one."""
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
@@ -92,16 +113,7 @@ class MockServer:
         quiet_dropped_connections()
         self._socket = bind(self.host, self._port)
         self._port = self._socket.getsockname()[1]
-        config = uvicorn.Config(
-            self.app,
-            log_level="warning",
-            access_log=False,
-            lifespan="on",
-            timeout_graceful_shutdown=1,
-            ws_ping_interval=None,
-            proxy_headers=False,
-        )
-        self._server = uvicorn.Server(config)
+        self._server = uvicorn.Server(uvicorn_config(self.app, ws_ping_interval=None))
         self._thread = threading.Thread(
             target=self._server.run, kwargs={"sockets": [self._socket]}, name=f"mockopper:{self._port}", daemon=True
         )
