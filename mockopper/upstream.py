@@ -7,8 +7,9 @@ captured on the way (with when each piece arrived) for the journal and the recor
 upstream that cannot be reached is a 502 in the surface's error shape, one that does not
 answer in time a 504; one that drops its connection midway drops the caller's too.
 
-The `Forwarder` owns one connection pool (an `httpx.AsyncClient`, made on first use in
-the server's event loop) for its server, closed when the server shuts down.
+The `Forwarder` owns one connection pool (an `httpx.AsyncClient` over `transport.Transport`,
+made on first use in the server's event loop) for its server, closed when the server shuts
+down.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from mockopper.exchange import Exchange
 from mockopper.pacing import KEEP_BYTES
 from mockopper.sse import ServerEvent, SSEReader
+from mockopper.transport import Transport
 
 __all__ = ["Capture", "Forwarder", "Forwarding", "Unavailable", "display_url"]
 
@@ -82,8 +84,7 @@ class Forwarder:
 
     def client(self) -> httpx.AsyncClient:
         if self._client is None:
-            limits = httpx.Limits(max_connections=256, max_keepalive_connections=64)
-            self._client = httpx.AsyncClient(timeout=self.timeout, limits=limits, follow_redirects=False)
+            self._client = httpx.AsyncClient(timeout=self.timeout, transport=Transport(), follow_redirects=False)
         return self._client
 
     async def aclose(self) -> None:

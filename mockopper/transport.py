@@ -1,0 +1,300 @@
+"""The upstream's connections: a lean HTTP/1.1 transport for httpx, over asyncio, parsed by httptools.
+
+httpx's default transport (httpcore and h11, over anyio) spends about a millisecond of CPU
+on each request; forwarding spends it on every request no rule answers. This transport
+writes a request in one piece and reads its answer with httptools (uvicorn's parser), and
+keeps each connection alive for the next request to the same host. `Forwarder` hands it
+to its `httpx.AsyncClient`, which still does the rest: URLs, headers, timeouts, and the
+proxies the environment names (those go through httpx's own transport).
+
+What comes back is an ordinary `httpx.Response` whose body is read as it arrives; the
+errors are httpx's (`ConnectError`, `ConnectTimeout`, `ReadTimeout`, `ReadError`,
+`RemoteProtocolError`), so callers handle them as they would httpx's own.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ssl
+from collections import deque
+from collections.abc import AsyncIterator
+from typing import cast
+
+import httptools
+import httpx
+
+__all__ = ["Transport"]
+
+_READ_AHEAD = 1 << 20  # bytes of body taken ahead of the reader before the connection stops reading
+_NO_TIMEOUT: dict[str, float | None] = {}
+
+
+class _Connection(asyncio.Protocol):
+    """One connection to an upstream host, carrying one exchange at a time."""
+
+    def __init__(self) -> None:
+        self.transport: asyncio.Transport | None = None
+        self.closed = False
+        self.lost: BaseException | None = None
+        self._waiter: asyncio.Future[None] | None = None
+        self.reset()
+
+    def reset(self) -> None:
+        """Ready for the next exchange."""
+        self.parser = httptools.HttpResponseParser(self)
+        self.reason = b""
+        self.headers: list[tuple[bytes, bytes]] = []
+        self.chunks: deque[bytes] = deque()
+        self.buffered = 0
+        self.received = False  # a byte of the answer came
+        self.headed = False  # its status line and headers are in
+        self.complete = False  # and its body, to the end
+        self.error: Exception | None = None
+        self.paused = False
+        self.keep_alive = False
+        self._interim = False  # a 1xx answer is passing: the answer proper follows it
+
+    # --- asyncio --------------------------------------------------------------------------
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = cast(asyncio.Transport, transport)  # uvloop's are not asyncio.Transport subclasses
+
+    def data_received(self, data: bytes) -> None:
+        self.received = True
+        try:
+            self.parser.feed_data(data)
+        except httptools.HttpParserError as exc:
+            self.error = exc
+            self.close()
+        self._wake()
+
+    def connection_lost(self, exc: BaseException | None) -> None:
+        self.closed, self.lost = True, exc
+        if self.headed and not self.complete and self._until_close():
+            self.complete = True  # a body without a length ends where the connection does
+        self._wake()
+
+    def close(self) -> None:
+        self.closed = True
+        if self.transport is not None:
+            self.transport.close()
+
+    def abort(self) -> None:
+        self.closed = True
+        if self.transport is not None:
+            self.transport.abort()
+
+    # --- httptools ------------------------------------------------------------------------
+
+    def on_status(self, status: bytes) -> None:
+        self.reason += status
+
+    def on_header(self, name: bytes, value: bytes) -> None:
+        self.headers.append((name, value))
+
+    def on_headers_complete(self) -> None:
+        if 100 <= self.parser.get_status_code() < 200:
+            self.headers, self.reason, self._interim = [], b"", True
+            return
+        self.headed = True
+
+    def on_body(self, body: bytes) -> None:
+        self.chunks.append(body)
+        self.buffered += len(body)
+        if self.buffered > _READ_AHEAD and self.transport is not None and not self.paused:
+            self.paused = True
+            self.transport.pause_reading()
+
+    def on_message_complete(self) -> None:
+        if self._interim:
+            self._interim = False
+            return
+        self.complete = True
+        self.keep_alive = self.parser.should_keep_alive()  # read now: the parser forgets it for the next message
+
+    # --- one exchange ---------------------------------------------------------------------
+
+    def _until_close(self) -> bool:
+        names = {name.lower() for name, _ in self.headers}
+        return b"content-length" not in names and b"transfer-encoding" not in names
+
+    def _wake(self) -> None:
+        waiter = self._waiter
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
+
+    async def wait(self, timeout: float | None) -> None:
+        """Until something arrives (or the connection goes); TimeoutError past `timeout` seconds."""
+        self._waiter = asyncio.get_running_loop().create_future()
+        try:
+            await asyncio.wait_for(self._waiter, timeout)
+        finally:
+            self._waiter = None
+
+    async def head(self, message: bytes, timeout: float | None) -> None:
+        """Send a request and wait for its answer's status line and headers."""
+        assert self.transport is not None
+        self.transport.write(message)
+        while not self.headed:
+            if self.error is not None or self.closed:
+                return
+            await self.wait(timeout)
+
+    async def body(self, timeout: float | None) -> AsyncIterator[bytes]:
+        """The answer's body, piece by piece as it arrives."""
+        while True:
+            while self.chunks:
+                chunk = self.chunks.popleft()
+                self.buffered -= len(chunk)
+                yield chunk
+            if self.paused and self.transport is not None and not self.closed:
+                self.paused = False
+                self.transport.resume_reading()
+            if self.complete or self.error is not None or self.closed:
+                return
+            await self.wait(timeout)
+
+    def reusable(self) -> bool:
+        return self.complete and self.keep_alive and not self.closed and self.error is None
+
+
+class Transport(httpx.AsyncBaseTransport):
+    """HTTP/1.1 over kept-alive connections (at most `max_idle` idle ones per host)."""
+
+    def __init__(self, *, max_idle: int = 64) -> None:
+        self._idle: dict[tuple[str, str, int], list[_Connection]] = {}
+        self._max_idle = max_idle
+        self._ssl: ssl.SSLContext | None = None  # made on the first https connection, as httpx makes its own
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        timeouts = request.extensions.get("timeout", _NO_TIMEOUT)
+        url = request.url
+        if url.scheme not in ("http", "https"):
+            raise httpx.UnsupportedProtocol(f"Unsupported URL scheme {url.scheme!r}.", request=request)
+        host = (url.scheme, url.host, url.port or (443 if url.scheme == "https" else 80))
+        message = _message(request, await request.aread())
+        while True:
+            connection, reused = self._take(host), True
+            if connection is None:
+                connection, reused = await self._connect(host, timeouts.get("connect"), request), False
+            try:
+                await connection.head(message, timeouts.get("read"))
+            except (TimeoutError, asyncio.TimeoutError):
+                connection.close()
+                raise httpx.ReadTimeout("The upstream did not answer in time.", request=request) from None
+            except BaseException:  # the caller left while it waited: the connection is mid-exchange
+                connection.close()
+                raise
+            if connection.headed:
+                if request.method == "HEAD":  # its answer has a length but never a body
+                    connection.complete = True
+                break
+            connection.close()
+            if not (reused and not connection.received):  # an idle connection the server had closed: try anew
+                raise _failure(connection, request, "Server disconnected without sending a response.")
+        stream = _Body(self, host, connection, timeouts.get("read"), request)
+        return httpx.Response(
+            connection.parser.get_status_code(),
+            headers=connection.headers,
+            stream=stream,
+            extensions={"http_version": b"HTTP/1.1", "reason_phrase": connection.reason},
+        )
+
+    def _take(self, host: tuple[str, str, int]) -> _Connection | None:
+        idle = self._idle.get(host)
+        while idle:
+            connection = idle.pop()
+            if not connection.closed:
+                return connection
+        return None
+
+    def give_back(self, host: tuple[str, str, int], connection: _Connection) -> None:
+        idle = self._idle.setdefault(host, [])
+        if connection.reusable() and len(idle) < self._max_idle:
+            connection.reset()
+            idle.append(connection)
+        else:
+            connection.close()
+
+    async def _connect(self, host: tuple[str, str, int], timeout: float | None, request: httpx.Request) -> _Connection:
+        scheme, name, port = host
+        tls = None
+        if scheme == "https":
+            if self._ssl is None:
+                self._ssl = httpx.create_ssl_context()
+                self._ssl.set_alpn_protocols(["http/1.1"])
+            tls = self._ssl
+        loop = asyncio.get_running_loop()
+        try:
+            _, connection = await asyncio.wait_for(
+                loop.create_connection(_Connection, name, port, ssl=tls, server_hostname=name if tls else None),
+                timeout,
+            )
+        except (TimeoutError, asyncio.TimeoutError):
+            raise httpx.ConnectTimeout(f"Connecting to {name}:{port} timed out.", request=request) from None
+        except OSError as exc:
+            raise httpx.ConnectError(str(exc) or type(exc).__name__, request=request) from None
+        return connection
+
+    async def aclose(self) -> None:
+        """Close the idle connections (at once: no TLS goodbye), before the event loop closes."""
+        for idle in self._idle.values():
+            for connection in idle:
+                connection.abort()
+        self._idle.clear()
+        await asyncio.sleep(0)  # their transports finish closing on the loop's next turn
+
+
+class _Body(httpx.AsyncByteStream):
+    """A response's body as it arrives; the connection goes back to the pool once the body is read."""
+
+    def __init__(
+        self,
+        transport: Transport,
+        host: tuple[str, str, int],
+        connection: _Connection,
+        timeout: float | None,
+        request: httpx.Request,
+    ) -> None:
+        self._transport, self._host, self._connection = transport, host, connection
+        self._timeout, self._request = timeout, request
+        self._done = False
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        connection = self._connection
+        try:
+            async for chunk in connection.body(self._timeout):
+                yield chunk
+        except (TimeoutError, asyncio.TimeoutError):
+            await self.aclose()
+            raise httpx.ReadTimeout("The upstream stopped sending.", request=self._request) from None
+        if not connection.complete:
+            await self.aclose()
+            raise _failure(connection, self._request, "Peer closed connection without sending complete message body.")
+        self._done = True
+        self._transport.give_back(self._host, connection)
+
+    async def aclose(self) -> None:
+        if not self._done:  # not read to its end: the connection cannot carry another exchange
+            self._done = True
+            self._connection.close()
+
+
+def _message(request: httpx.Request, body: bytes) -> bytes:
+    """The request as it goes on the wire: request line, headers and body, in one piece."""
+    lines = [b"%s %s HTTP/1.1" % (request.method.encode("ascii"), request.url.raw_path)]
+    chunked = False
+    for name, value in request.headers.raw:
+        lines.append(b"%s: %s" % (name, value))
+        chunked = chunked or (name.lower() == b"transfer-encoding" and b"chunked" in value.lower())
+    if chunked:  # read whole already: one chunk, then the last
+        body = (b"%x\r\n%s\r\n0\r\n\r\n" % (len(body), body)) if body else b"0\r\n\r\n"
+    return b"\r\n".join(lines) + b"\r\n\r\n" + body
+
+
+def _failure(connection: _Connection, request: httpx.Request, message: str) -> httpx.TransportError:
+    if connection.error is not None:
+        return httpx.RemoteProtocolError(f"Invalid HTTP from the upstream: {connection.error}", request=request)
+    if connection.lost is not None:
+        return httpx.ReadError(str(connection.lost) or type(connection.lost).__name__, request=request)
+    return httpx.RemoteProtocolError(message, request=request)
