@@ -201,6 +201,8 @@ class _Generator:
                 value: float | int = round(raw, digits) if digits else round(raw)
                 if inside(value):
                     return value
+            if inside(raw):  # a span too narrow for 17 decimals (bounds of 5e-324): the draw as it is
+                return raw
         if low is not None and high is not None:
             return low / 2 + high / 2
         return low + 1 if low is not None else high - 1 if high is not None else 0

@@ -1,15 +1,14 @@
-"""The upstream's connections: a lean HTTP/1.1 transport for httpx, over asyncio, parsed by httptools.
+"""The upstream's connections: lean HTTP/1.1 over asyncio, parsed by httptools.
 
-httpx's default transport (httpcore and h11, over anyio) spends about a millisecond of CPU
-on each request; forwarding spends it on every request no rule answers. This transport
-writes a request in one piece and reads its answer with httptools (uvicorn's parser), and
-keeps each connection alive for the next request to the same host. `Forwarder` hands it
-to its `httpx.AsyncClient`, which still does the rest: URLs, headers, timeouts, and the
-proxies the environment names (those go through httpx's own transport).
+httpx's client and transport (httpcore and h11, over anyio) spend about a millisecond of
+CPU on each request, and forwarding spends it on every request no rule answers. `Pool`
+writes a request in one piece, reads its answer with httptools (uvicorn's parser), and
+keeps each connection alive for the next request to the same origin. `Forwarder` sends
+through it unless the environment names a proxy for the upstream: then httpx's own client
+goes, as it always did, and its answer is wrapped in the same `Response`.
 
-What comes back is an ordinary `httpx.Response` whose body is read as it arrives; the
-errors are httpx's (`ConnectError`, `ConnectTimeout`, `ReadTimeout`, `ReadError`,
-`RemoteProtocolError`), so callers handle them as they would httpx's own.
+The errors are httpx's (`ConnectError`, `ConnectTimeout`, `ReadTimeout`, `ReadError`,
+`RemoteProtocolError`), so both ways are handled alike.
 """
 
 from __future__ import annotations
@@ -17,16 +16,15 @@ from __future__ import annotations
 import asyncio
 import ssl
 from collections import deque
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import cast
 
 import httptools
 import httpx
 
-__all__ = ["Transport"]
+__all__ = ["Origin", "Pool", "Response"]
 
 _READ_AHEAD = 1 << 20  # bytes of body taken ahead of the reader before the connection stops reading
-_NO_TIMEOUT: dict[str, float | None] = {}
 
 
 class _Connection(asyncio.Protocol):
@@ -158,70 +156,111 @@ class _Connection(asyncio.Protocol):
         return self.complete and self.keep_alive and not self.closed and self.error is None
 
 
-class Transport(httpx.AsyncBaseTransport):
-    """HTTP/1.1 over kept-alive connections (at most `max_idle` idle ones per host)."""
+Origin = tuple[str, str, int]  # scheme, host, port
+
+
+class Response:
+    """An upstream's answer as it starts: its status and headers (names in lower case), its body still to read."""
+
+    __slots__ = ("_chunks", "_close", "headers", "status_code")
+
+    def __init__(
+        self,
+        status_code: int,
+        headers: list[tuple[str, str]],
+        chunks: AsyncIterator[bytes],
+        close: Callable[[], Awaitable[None]],
+    ) -> None:
+        self.status_code = status_code
+        self.headers = headers
+        self._chunks = chunks
+        self._close = close
+
+    @classmethod
+    def of(cls, response: httpx.Response) -> Response:
+        """An answer httpx's own client received (through a proxy the environment names)."""
+        return cls(response.status_code, list(response.headers.multi_items()), response.aiter_raw(), response.aclose)
+
+    def aiter_raw(self) -> AsyncIterator[bytes]:
+        """The body as it arrives (not decompressed)."""
+        return self._chunks
+
+    async def aclose(self) -> None:
+        await self._close()
+
+
+class Pool:
+    """HTTP/1.1 over kept-alive connections (at most `max_idle` idle ones per origin)."""
 
     def __init__(self, *, max_idle: int = 64) -> None:
-        self._idle: dict[tuple[str, str, int], list[_Connection]] = {}
+        self._idle: dict[Origin, list[_Connection]] = {}
         self._max_idle = max_idle
         self._ssl: ssl.SSLContext | None = None  # made on the first https connection, as httpx makes its own
 
-    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        timeouts = request.extensions.get("timeout", _NO_TIMEOUT)
-        url = request.url
-        if url.scheme not in ("http", "https"):
-            raise httpx.UnsupportedProtocol(f"Unsupported URL scheme {url.scheme!r}.", request=request)
-        host = (url.scheme, url.host, url.port or (443 if url.scheme == "https" else 80))
-        message = _message(request, await request.aread())
+    async def send(
+        self,
+        method: str,
+        origin: Origin,
+        target: bytes,
+        headers: list[tuple[bytes, bytes]],
+        body: bytes,
+        *,
+        connect_timeout: float | None,
+        read_timeout: float | None,
+    ) -> Response:
+        """Send a request (`headers` complete but for its length) and return the answer as it starts.
+
+        A kept-alive connection the upstream closed under the request, before a byte of the
+        answer came, is a connection its keep-alive time ran out on: the request goes again on
+        a new one. Raises httpx's errors (`ConnectError`, `ConnectTimeout`, `ReadTimeout`,
+        `RemoteProtocolError`, `ReadError`).
+        """
+        message = _message(method, target, headers, body)
         while True:
-            connection, reused = self._take(host), True
+            connection, reused = self._take(origin), True
             if connection is None:
-                connection, reused = await self._connect(host, timeouts.get("connect"), request), False
+                connection, reused = await self._connect(origin, connect_timeout), False
             try:
-                await connection.head(message, timeouts.get("read"))
+                await connection.head(message, read_timeout)
             except (TimeoutError, asyncio.TimeoutError):
                 connection.close()
-                raise httpx.ReadTimeout("The upstream did not answer in time.", request=request) from None
+                raise httpx.ReadTimeout("The upstream did not answer in time.") from None
             except BaseException:  # the caller left while it waited: the connection is mid-exchange
                 connection.close()
                 raise
             if connection.headed:
-                if request.method == "HEAD":  # its answer has a length but never a body
+                if method == "HEAD":  # its answer has a length but never a body
                     connection.complete = True
                 break
             connection.close()
-            if not (reused and not connection.received):  # an idle connection the server had closed: try anew
-                raise _failure(connection, request, "Server disconnected without sending a response.")
-        stream = _Body(self, host, connection, timeouts.get("read"), request)
-        return httpx.Response(
-            connection.parser.get_status_code(),
-            headers=connection.headers,
-            stream=stream,
-            extensions={"http_version": b"HTTP/1.1", "reason_phrase": connection.reason},
-        )
+            if not (reused and not connection.received):
+                raise _failure(connection, "Server disconnected without sending a response.")
+        body_of = _Body(self, origin, connection, read_timeout)
+        headers_in = [(name.decode("latin-1").lower(), value.decode("latin-1")) for name, value in connection.headers]
+        return Response(connection.parser.get_status_code(), headers_in, body_of.chunks(), body_of.aclose)
 
-    def _take(self, host: tuple[str, str, int]) -> _Connection | None:
-        idle = self._idle.get(host)
+    def _take(self, origin: Origin) -> _Connection | None:
+        idle = self._idle.get(origin)
         while idle:
             connection = idle.pop()
             if not connection.closed:
                 return connection
         return None
 
-    def give_back(self, host: tuple[str, str, int], connection: _Connection) -> None:
-        idle = self._idle.setdefault(host, [])
+    def give_back(self, origin: Origin, connection: _Connection) -> None:
+        idle = self._idle.setdefault(origin, [])
         if connection.reusable() and len(idle) < self._max_idle:
             connection.reset()
             idle.append(connection)
         else:
             connection.close()
 
-    async def _connect(self, host: tuple[str, str, int], timeout: float | None, request: httpx.Request) -> _Connection:
-        scheme, name, port = host
+    async def _connect(self, origin: Origin, timeout: float | None) -> _Connection:
+        scheme, name, port = origin
         tls = None
         if scheme == "https":
             if self._ssl is None:
-                self._ssl = httpx.create_ssl_context()
+                self._ssl = httpx.create_ssl_context()  # certifi's roots, or SSL_CERT_FILE / SSL_CERT_DIR
                 self._ssl.set_alpn_protocols(["http/1.1"])
             tls = self._ssl
         loop = asyncio.get_running_loop()
@@ -231,9 +270,9 @@ class Transport(httpx.AsyncBaseTransport):
                 timeout,
             )
         except (TimeoutError, asyncio.TimeoutError):
-            raise httpx.ConnectTimeout(f"Connecting to {name}:{port} timed out.", request=request) from None
+            raise httpx.ConnectTimeout(f"Connecting to {name}:{port} timed out.") from None
         except OSError as exc:
-            raise httpx.ConnectError(str(exc) or type(exc).__name__, request=request) from None
+            raise httpx.ConnectError(str(exc) or type(exc).__name__) from None
         return connection
 
     async def aclose(self) -> None:
@@ -245,34 +284,26 @@ class Transport(httpx.AsyncBaseTransport):
         await asyncio.sleep(0)  # their transports finish closing on the loop's next turn
 
 
-class _Body(httpx.AsyncByteStream):
+class _Body:
     """A response's body as it arrives; the connection goes back to the pool once the body is read."""
 
-    def __init__(
-        self,
-        transport: Transport,
-        host: tuple[str, str, int],
-        connection: _Connection,
-        timeout: float | None,
-        request: httpx.Request,
-    ) -> None:
-        self._transport, self._host, self._connection = transport, host, connection
-        self._timeout, self._request = timeout, request
+    def __init__(self, pool: Pool, origin: Origin, connection: _Connection, timeout: float | None) -> None:
+        self._pool, self._origin, self._connection, self._timeout = pool, origin, connection, timeout
         self._done = False
 
-    async def __aiter__(self) -> AsyncIterator[bytes]:
+    async def chunks(self) -> AsyncIterator[bytes]:
         connection = self._connection
         try:
             async for chunk in connection.body(self._timeout):
                 yield chunk
         except (TimeoutError, asyncio.TimeoutError):
             await self.aclose()
-            raise httpx.ReadTimeout("The upstream stopped sending.", request=self._request) from None
+            raise httpx.ReadTimeout("The upstream stopped sending.") from None
         if not connection.complete:
             await self.aclose()
-            raise _failure(connection, self._request, "Peer closed connection without sending complete message body.")
+            raise _failure(connection, "Peer closed connection without sending complete message body.")
         self._done = True
-        self._transport.give_back(self._host, connection)
+        self._pool.give_back(self._origin, connection)
 
     async def aclose(self) -> None:
         if not self._done:  # not read to its end: the connection cannot carry another exchange
@@ -280,21 +311,18 @@ class _Body(httpx.AsyncByteStream):
             self._connection.close()
 
 
-def _message(request: httpx.Request, body: bytes) -> bytes:
-    """The request as it goes on the wire: request line, headers and body, in one piece."""
-    lines = [b"%s %s HTTP/1.1" % (request.method.encode("ascii"), request.url.raw_path)]
-    chunked = False
-    for name, value in request.headers.raw:
-        lines.append(b"%s: %s" % (name, value))
-        chunked = chunked or (name.lower() == b"transfer-encoding" and b"chunked" in value.lower())
-    if chunked:  # read whole already: one chunk, then the last
-        body = (b"%x\r\n%s\r\n0\r\n\r\n" % (len(body), body)) if body else b"0\r\n\r\n"
+def _message(method: str, target: bytes, headers: list[tuple[bytes, bytes]], body: bytes) -> bytes:
+    """The request as it goes on the wire: request line, headers, length and body, in one piece."""
+    lines = [b"%s %s HTTP/1.1" % (method.encode("ascii"), target)]
+    lines += [b"%s: %s" % pair for pair in headers]
+    if body or method in ("POST", "PUT", "PATCH"):  # as httpx does
+        lines.append(b"content-length: %d" % len(body))
     return b"\r\n".join(lines) + b"\r\n\r\n" + body
 
 
-def _failure(connection: _Connection, request: httpx.Request, message: str) -> httpx.TransportError:
+def _failure(connection: _Connection, message: str) -> httpx.TransportError:
     if connection.error is not None:
-        return httpx.RemoteProtocolError(f"Invalid HTTP from the upstream: {connection.error}", request=request)
+        return httpx.RemoteProtocolError(f"Invalid HTTP from the upstream: {connection.error}")
     if connection.lost is not None:
-        return httpx.ReadError(str(connection.lost) or type(connection.lost).__name__, request=request)
-    return httpx.RemoteProtocolError(message, request=request)
+        return httpx.ReadError(str(connection.lost) or type(connection.lost).__name__)
+    return httpx.RemoteProtocolError(message)

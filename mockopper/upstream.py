@@ -15,12 +15,14 @@ down.
 from __future__ import annotations
 
 import asyncio
+import base64
 import json
 import time
+import urllib.request
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import quote, unquote, urlsplit
 
 import httpx
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -28,7 +30,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from mockopper.exchange import Exchange
 from mockopper.pacing import KEEP_BYTES
 from mockopper.sse import ServerEvent, SSEReader
-from mockopper.transport import Transport
+from mockopper.transport import Origin, Pool, Response
 
 __all__ = ["Capture", "Forwarder", "Forwarding", "Unavailable", "display_url"]
 
@@ -51,6 +53,7 @@ _NOT_FORWARDED = _HOP_BY_HOP | {"host", "content-length", "accept-encoding"}
 _NOT_RETURNED = _HOP_BY_HOP | {"date", "server"}
 # The most of an answer kept for recording; a bigger one is passed on but not recorded.
 MAX_RECORDED_BYTES = 64 * 1024 * 1024
+_PATH_SAFE = "/:@!$&'()*+,;=%~"  # kept as they are in a path, as httpx keeps them
 
 
 def display_url(url: str) -> str:
@@ -72,32 +75,69 @@ class Unavailable(Exception):
 
 
 class Forwarder:
-    """Sends requests on to one upstream base URL (such as `https://api.opper.ai/v3/compat`)."""
+    """Sends requests on to one upstream base URL (such as `https://api.opper.ai/v3/compat`).
+
+    Through its own connection pool (`transport.Pool`), or, when the environment names a
+    proxy for the upstream (`HTTPS_PROXY`, `HTTP_PROXY`, `ALL_PROXY`, less `NO_PROXY`),
+    through httpx's client, which goes by those.
+    """
 
     def __init__(self, base_url: str, *, timeout: float = 600, connect_timeout: float = 10) -> None:
         parts = urlsplit(base_url)
-        if parts.scheme not in ("http", "https") or not parts.netloc:
+        if parts.scheme not in ("http", "https") or not parts.hostname:
             raise ValueError(f"The upstream must be an http:// or https:// URL, got {base_url!r}.")
         self.base_url = base_url.rstrip("/")
-        self.timeout = httpx.Timeout(timeout, connect=min(connect_timeout, timeout))
+        self.timeout = timeout
+        self.connect_timeout = min(connect_timeout, timeout)
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+        self._origin: Origin = (parts.scheme, parts.hostname, port)
+        self._host = parts.netloc.rpartition("@")[2].encode("idna")
+        self._credentials: bytes | None = None  # from the URL's user info: they stand in for the caller's, as in httpx
+        if parts.username is not None or parts.password is not None:
+            pair = f"{unquote(parts.username or '')}:{unquote(parts.password or '')}".encode()
+            self._credentials = b"Basic " + base64.b64encode(pair)
+        self._base_path = parts.path.rstrip("/")
+        self._pool = None if _proxied(parts.scheme, parts.hostname) else Pool()
         self._client: httpx.AsyncClient | None = None
 
     def client(self) -> httpx.AsyncClient:
         if self._client is None:
-            self._client = httpx.AsyncClient(timeout=self.timeout, transport=Transport(), follow_redirects=False)
+            timeout = httpx.Timeout(self.timeout, connect=self.connect_timeout)
+            self._client = httpx.AsyncClient(timeout=timeout, follow_redirects=False)
         return self._client
 
     async def aclose(self) -> None:
         client, self._client = self._client, None
         if client is not None:
             await client.aclose()
+        if self._pool is not None:
+            await self._pool.aclose()
 
-    async def open(self, method: str, url: str, headers: list[tuple[str, str]], body: bytes) -> httpx.Response:
-        """Send a request and return the upstream's answer as it starts (its body still to read); raises Unavailable."""
-        client = self.client()
-        request = client.build_request(method, url, headers=headers, content=body)
+    async def open(self, method: str, path: str, query: bytes, headers: list[tuple[str, str]], body: bytes) -> Response:
+        """Send a request for `path` (under the compat base) and return the upstream's answer as it starts
+        (its body still to read); raises Unavailable."""
         try:
-            return await client.send(request, stream=True)
+            if self._pool is None:
+                client = self.client()
+                request = client.build_request(method, self.url(path, query), headers=headers, content=body)
+                return Response.of(await client.send(request, stream=True))
+            target = (self._base_path + quote(path, safe=_PATH_SAFE)).encode("ascii")
+            if query:
+                target += b"?" + query
+            sent = [(b"host", self._host), *((k.encode("latin-1"), v.encode("latin-1")) for k, v in headers)]
+            if self._credentials is not None:
+                sent = [pair for pair in sent if pair[0] != b"authorization"]
+                sent.append((b"authorization", self._credentials))
+            sent.append((b"connection", b"keep-alive"))
+            return await self._pool.send(
+                method,
+                self._origin,
+                target,
+                sent,
+                body,
+                connect_timeout=self.connect_timeout,
+                read_timeout=self.timeout,
+            )
         except httpx.TimeoutException:
             raise Unavailable(504, f"The upstream {display_url(self.base_url)} did not answer in time.") from None
         except (httpx.HTTPError, OSError) as exc:
@@ -120,8 +160,8 @@ class Forwarder:
         """
         sent = [(k, v) for k, v in Forwarder.headers(headers) if not k.startswith("sec-websocket")]
         sent.append(("content-type", "application/json"))
-        response = await self.open("POST", self.url(path, b""), sent, body)
-        capture = Capture(status=response.status_code, headers={k.lower(): v for k, v in response.headers.items()})
+        response = await self.open("POST", path, b"", sent, body)
+        capture = Capture(status=response.status_code, headers=_merged(response.headers))
         streamed = capture.headers.get("content-type", "").startswith("text/event-stream")
         reader = SSEReader() if streamed else None
         capture.events = [] if streamed else None
@@ -227,7 +267,8 @@ class Forwarding:
     ) -> None:
         self.forwarder = forwarder
         self.method = method
-        self.url = forwarder.url(path, query)
+        self.path = path
+        self.query = query
         self.headers = Forwarder.headers(headers)
         self.body = body
         self.started = started
@@ -240,12 +281,12 @@ class Forwarding:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         try:
-            response = await self.forwarder.open(self.method, self.url, self.headers, self.body)
+            response = await self.forwarder.open(self.method, self.path, self.query, self.headers, self.body)
         except Unavailable as exc:
             await self.refuse(exc.status, exc.message)(scope, receive, send)
             self.on_done(None)
             return
-        capture = Capture(status=response.status_code, headers={k.lower(): v for k, v in response.headers.items()})
+        capture = Capture(status=response.status_code, headers=_merged(response.headers))
         try:
             await self._relay(response, capture, receive, send)
         finally:
@@ -254,16 +295,15 @@ class Forwarding:
                 capture.done = True
                 self.on_done(capture)
 
-    async def _relay(self, response: httpx.Response, capture: Capture, receive: Receive, send: Send) -> None:
+    async def _relay(self, response: Response, capture: Capture, receive: Receive, send: Send) -> None:
         streamed = capture.headers.get("content-type", "").startswith("text/event-stream")
         reader = SSEReader() if streamed else None
         if streamed:
             capture.events = []
-        out = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in response.headers.multi_items()]
         start: Message = {
             "type": "http.response.start",
             "status": response.status_code,
-            "headers": [(k, v) for k, v in out if _returned(k.decode("latin-1").lower())],
+            "headers": [(k.encode("latin-1"), v.encode("latin-1")) for k, v in response.headers if _returned(k)],
         }
         gone = asyncio.Event()
 
@@ -321,6 +361,20 @@ class Forwarding:
             capture.events.append(event)
             capture.keep(event)
         return events
+
+
+def _proxied(scheme: str, host: str) -> bool:
+    """Whether the environment names a proxy for this upstream (as httpx reads it: urllib's way)."""
+    proxies = urllib.request.getproxies()
+    return bool(proxies.get(scheme) or proxies.get("all")) and not urllib.request.proxy_bypass(host)
+
+
+def _merged(headers: Iterable[tuple[str, str]]) -> dict[str, str]:
+    """Headers as one value each: a repeated header's values joined with commas, as httpx's `items()` does."""
+    out: dict[str, str] = {}
+    for name, value in headers:
+        out[name] = f"{out[name]}, {value}" if name in out else value
+    return out
 
 
 def _returned(name: str) -> bool:

@@ -10,7 +10,7 @@ from typing import Any
 import jsonschema
 import pytest
 from faker import Faker
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from mockopper.plausible import number_range, words
@@ -154,6 +154,7 @@ def satisfiable(kind: str, schema: dict[str, Any]) -> bool:
 
 
 @settings(max_examples=300, deadline=None)
+@example(kind="number", name="", low=5e-324, high=5e-324, low_open=False, high_open=False, seed=0)  # subnormal
 @given(
     kind=st.sampled_from(["integer", "number"]),
     name=NAMES,

@@ -9,6 +9,7 @@ openai SDK, talking to a mockopper proxy whose scenario answers nothing itself.
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import ipaddress
 import json
@@ -21,6 +22,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import openai
 import pytest
 
@@ -303,3 +305,53 @@ def test_an_https_upstream_whose_certificate_is_not_trusted_is_a_502(tmp_path: P
         assert caught.value.status_code == 502
         assert "certificate" in caught.value.message.lower()
         assert tls.requests == []
+
+
+def test_a_proxy_the_environment_names_carries_the_request(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("NO_PROXY", "no_proxy", "HTTPS_PROXY", "https_proxy", "ALL_PROXY", "all_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    with Upstream() as forward_proxy:
+        monkeypatch.setenv("HTTP_PROXY", f"http://127.0.0.1:{forward_proxy.server_address[1]}")
+        forward_proxy.script = lambda c, n, request: [answer(completion("via the proxy"))]
+        with MockServer({"rules": []}, upstream="http://upstream.invalid/v3/compat") as proxy:
+            direct = httpx.Client(trust_env=False)  # the caller itself goes straight to the proxy
+            with openai.OpenAI(base_url=proxy.base_url, api_key="sk-test", max_retries=0, http_client=direct) as sdk:
+                assert ask(sdk).choices[0].message.content == "via the proxy"
+        # the absolute form a forward proxy is sent
+        assert forward_proxy.requests[0].startswith(b"POST http://upstream.invalid/v3/compat/chat/completions HTTP/1.1")
+
+
+def test_no_proxy_sends_straight_to_the_upstream(upstream: Upstream, monkeypatch: pytest.MonkeyPatch) -> None:
+    with socket.socket() as nothing:
+        nothing.bind(("127.0.0.1", 0))
+        monkeypatch.setenv("HTTP_PROXY", f"http://127.0.0.1:{nothing.getsockname()[1]}")  # nothing listens there
+    monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
+    upstream.script = lambda c, n, request: [answer(completion("straight there"))]
+    with MockServer({"rules": []}, upstream=upstream.url) as proxy:
+        with openai.OpenAI(base_url=proxy.base_url, api_key="sk-test", max_retries=0) as sdk:
+            assert ask(sdk).choices[0].message.content == "straight there"
+
+
+def test_credentials_in_the_upstream_url_are_sent_as_basic_auth(upstream: Upstream) -> None:
+    upstream.script = lambda c, n, request: [answer(completion("hello"))]
+    upstream.requests.clear()
+    port = upstream.server_address[1]
+    with MockServer({"rules": []}, upstream=f"http://ada:p%40ss@127.0.0.1:{port}/v3/compat") as proxy:
+        with openai.OpenAI(base_url=proxy.base_url, api_key="sk-caller", max_retries=0) as sdk:
+            ask(sdk)
+    head = upstream.requests[0].split(b"\r\n\r\n")[0].lower().split(b"\r\n")
+    assert b"authorization: basic " + base64.b64encode(b"ada:p@ss").lower() in head
+    assert not any(b"sk-caller" in line for line in head)
+    assert f"host: 127.0.0.1:{port}".encode() in head
+
+
+def test_a_path_is_sent_percent_encoded_as_the_caller_sent_it(proxy: MockServer, upstream: Upstream) -> None:
+    from google import genai
+
+    body = {"candidates": [{"content": {"role": "model", "parts": [{"text": "hello"}]}, "finishReason": "STOP"}]}
+    upstream.script = lambda c, n, request: [answer(json.dumps(body).encode())]
+    upstream.requests.clear()
+    sdk = genai.Client(api_key="sk-test", http_options={"base_url": proxy.base_url})
+    assert sdk.models.generate_content(model="acme model", contents="hi").text == "hello"
+    line = upstream.requests[-1].split(b"\r\n")[0]
+    assert line.startswith(b"POST /v3/compat/v1") and line.endswith(b"/models/acme%20model:generateContent HTTP/1.1")
