@@ -243,8 +243,9 @@ class Pool:
         idle = self._idle.get(origin)
         while idle:
             connection = idle.pop()
-            if not connection.closed:
+            if not connection.closed and not connection.received:
                 return connection
+            connection.close()  # gone, or it spoke out of turn (a 408 before closing): not for a new request
         return None
 
     def give_back(self, origin: Origin, connection: _Connection) -> None:

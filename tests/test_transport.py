@@ -355,3 +355,14 @@ def test_a_path_is_sent_percent_encoded_as_the_caller_sent_it(proxy: MockServer,
     assert sdk.models.generate_content(model="acme model", contents="hi").text == "hello"
     line = upstream.requests[-1].split(b"\r\n")[0]
     assert line.startswith(b"POST /v3/compat/v1") and line.endswith(b"/models/acme%20model:generateContent HTTP/1.1")
+
+
+def test_an_idle_connection_that_spoke_out_of_turn_is_not_used_again(client: openai.OpenAI, upstream: Upstream) -> None:
+    # Some servers send a 408 on an idle connection before closing it: that answer belongs to no request.
+    late = b"HTTP/1.1 408 Request Timeout\r\ncontent-length: 0\r\n\r\n"
+    upstream.script = lambda c, n, request: [answer(completion(f"connection {c}")), late]
+    first = ask(client).choices[0].message.content
+    time.sleep(0.05)  # the 408 arrives while the connection is idle
+    second = ask(client).choices[0].message.content
+    assert first is not None and second is not None
+    assert first != second  # the second came on a connection of its own, not as the 408
