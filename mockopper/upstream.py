@@ -7,9 +7,9 @@ captured on the way (with when each piece arrived) for the journal and the recor
 upstream that cannot be reached is a 502 in the surface's error shape, one that does not
 answer in time a 504; one that drops its connection midway drops the caller's too.
 
-The `Forwarder` owns one connection pool (an `httpx.AsyncClient` over `transport.Transport`,
-made on first use in the server's event loop) for its server, closed when the server shuts
-down.
+The `Forwarder` owns its server's connections to the upstream (a `transport.Pool`, or an
+`httpx.AsyncClient` when the environment names a proxy for the upstream), made on first
+use in the server's event loop and closed when the server shuts down.
 """
 
 from __future__ import annotations
@@ -91,7 +91,8 @@ class Forwarder:
         self.connect_timeout = min(connect_timeout, timeout)
         port = parts.port or (443 if parts.scheme == "https" else 80)
         self._origin: Origin = (parts.scheme, parts.hostname, port)
-        self._host = parts.netloc.rpartition("@")[2].encode("idna")
+        authority = parts.netloc.rpartition("@")[2]
+        self._host = authority.encode("ascii") if authority.isascii() else authority.encode("idna")
         self._credentials: bytes | None = None  # from the URL's user info: they stand in for the caller's, as in httpx
         if parts.username is not None or parts.password is not None:
             pair = f"{unquote(parts.username or '')}:{unquote(parts.password or '')}".encode()
