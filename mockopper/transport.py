@@ -40,6 +40,7 @@ class _Connection(asyncio.Protocol):
     def reset(self) -> None:
         """Ready for the next exchange."""
         self.parser = httptools.HttpResponseParser(self)
+        self.status = 0
         self.reason = b""
         self.headers: list[tuple[bytes, bytes]] = []
         self.chunks: deque[bytes] = deque()
@@ -51,6 +52,7 @@ class _Connection(asyncio.Protocol):
         self.paused = False
         self.keep_alive = False
         self._interim = False  # a 1xx answer is passing: the answer proper follows it
+        self._extra = False  # bytes after the answer (a 408 before closing): no request's, and not kept
 
     # --- asyncio --------------------------------------------------------------------------
 
@@ -84,19 +86,30 @@ class _Connection(asyncio.Protocol):
 
     # --- httptools ------------------------------------------------------------------------
 
+    def on_message_begin(self) -> None:
+        if self.complete:
+            self._extra = True
+
     def on_status(self, status: bytes) -> None:
-        self.reason += status
+        if not self._extra:
+            self.reason += status
 
     def on_header(self, name: bytes, value: bytes) -> None:
-        self.headers.append((name, value))
+        if not self._extra:
+            self.headers.append((name, value))
 
     def on_headers_complete(self) -> None:
-        if 100 <= self.parser.get_status_code() < 200:
+        if self._extra:
+            return
+        status = self.parser.get_status_code()
+        if 100 <= status < 200:
             self.headers, self.reason, self._interim = [], b"", True
             return
-        self.headed = True
+        self.status, self.headed = status, True
 
     def on_body(self, body: bytes) -> None:
+        if self._extra:
+            return
         self.chunks.append(body)
         self.buffered += len(body)
         if self.buffered > _READ_AHEAD and self.transport is not None and not self.paused:
@@ -104,6 +117,8 @@ class _Connection(asyncio.Protocol):
             self.transport.pause_reading()
 
     def on_message_complete(self) -> None:
+        if self._extra:
+            return
         if self._interim:
             self._interim = False
             return
@@ -153,7 +168,7 @@ class _Connection(asyncio.Protocol):
             await self.wait(timeout)
 
     def reusable(self) -> bool:
-        return self.complete and self.keep_alive and not self.closed and self.error is None
+        return self.complete and self.keep_alive and not self._extra and not self.closed and self.error is None
 
 
 Origin = tuple[str, str, int]  # scheme, host, port
@@ -237,7 +252,7 @@ class Pool:
                 raise _failure(connection, "Server disconnected without sending a response.")
         body_of = _Body(self, origin, connection, read_timeout)
         headers_in = [(name.decode("latin-1").lower(), value.decode("latin-1")) for name, value in connection.headers]
-        return Response(connection.parser.get_status_code(), headers_in, body_of.chunks(), body_of.aclose)
+        return Response(connection.status, headers_in, body_of.chunks(), body_of.aclose)
 
     def _take(self, origin: Origin) -> _Connection | None:
         idle = self._idle.get(origin)

@@ -65,6 +65,7 @@ class Upstream(socketserver.ThreadingTCPServer):
         self.requests: list[bytes] = []
         self.lock = threading.Lock()
         self.tls = tls
+        self.sent: list[bytes] = []  # each piece, once written
 
     @property
     def url(self) -> str:
@@ -86,6 +87,7 @@ class _Handler(socketserver.BaseRequestHandler):
             index = server.connections
             server.connections += 1
         sock: socket.socket = self.request
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)  # each piece goes out when written
         if server.tls is None:
             self.exchange(server, index, sock)
             return
@@ -121,6 +123,7 @@ class _Handler(socketserver.BaseRequestHandler):
                 if piece == b"":
                     return  # an empty piece: the connection ends here
                 sock.sendall(piece)
+                server.sent.append(piece)
                 time.sleep(0.002)
 
 
@@ -361,8 +364,26 @@ def test_an_idle_connection_that_spoke_out_of_turn_is_not_used_again(client: ope
     # Some servers send a 408 on an idle connection before closing it: that answer belongs to no request.
     late = b"HTTP/1.1 408 Request Timeout\r\ncontent-length: 0\r\n\r\n"
     upstream.script = lambda c, n, request: [answer(completion(f"connection {c}")), late]
+    upstream.sent.clear()
     first = ask(client).choices[0].message.content
-    time.sleep(0.05)  # the 408 arrives while the connection is idle
+    deadline = time.monotonic() + 5
+    while late not in upstream.sent:
+        assert time.monotonic() < deadline
+        time.sleep(0.001)
+    time.sleep(0.02)  # the 408 has reached the proxy's idle connection
     second = ask(client).choices[0].message.content
     assert first is not None and second is not None
     assert first != second  # the second came on a connection of its own, not as the 408
+
+
+def test_bytes_after_an_answer_in_the_same_read_are_no_part_of_it(client: openai.OpenAI, upstream: Upstream) -> None:
+    late = b"HTTP/1.1 408 Request Timeout\r\ncontent-length: 0\r\n\r\n"
+    upstream.script = lambda c, n, request: [answer(completion(f"connection {c}"), "x-upstream: first") + late]
+    response = client.chat.completions.with_raw_response.create(
+        model=MODEL, messages=[{"role": "user", "content": "hi"}]
+    )
+    assert response.status_code == 200
+    assert response.headers.get_list("content-length") == [str(len(response.content))]  # not the 408's too
+    first = response.parse().choices[0].message.content
+    second = ask(client).choices[0].message.content
+    assert first is not None and second is not None and first != second  # not back on the connection that spoke
