@@ -16,6 +16,7 @@ from typing import Any
 from mockopper import fakes, formats
 from mockopper.answers import DEFAULT_PACING, Answer, ToolCall
 from mockopper.conversation import Conversation, estimate_tokens
+from mockopper.lorem import Fake
 from mockopper.matching import OPT_IN_APIS
 from mockopper.pacing import chunk_arguments
 from mockopper.replies import Reply, StreamSpec
@@ -47,11 +48,11 @@ class Context:
 
     @property
     def fake(self) -> Any:
-        """The renderer's Faker, seeded for this reply (replies render one at a time, on the event loop)."""
+        """Faker, seeded for this reply: lorem text drawn without it, any other method by the renderer's Faker
+        (replies render one at a time, on the event loop)."""
         self.drawn = True
         if self._seeded is None:
-            self._seeded = self._faker()
-            self._seeded.seed_instance(fakes.derive(self.key, "faker"))
+            self._seeded = Fake(fakes.derive(self.key, "faker"), self._faker)
         return self._seeded
 
     def lookup(self, path: tuple[str, ...]) -> Any:
