@@ -1,6 +1,6 @@
 """Faker's lorem text (its `en_US` word list and its way of drawing) without importing Faker.
 
-Importing Faker costs about 0.17 s, most of a server's start-up, and the text a reply
+Importing Faker costs about 0.17 s, a quarter of a server's start-up, and the text a reply
 draws most (`{{ faker.paragraph }}`, the default scenario's answer) needs none of it.
 `Fake` answers Faker's lorem methods itself, from the same word list and with the same
 draws, so the text is Faker's to the byte; every other Faker method (and a lorem call with
