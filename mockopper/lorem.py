@@ -113,6 +113,7 @@ class Fake:
         return getattr(faker, name)
 
     def _delegate(self, name: str) -> Callable[..., Any]:
+        """Faker's own `name`, for a call this class does not draw itself (it has a method of that name)."""
         return self.__getattr__(name)  # type: ignore[no-any-return]
 
     def _count(self, number: int) -> int:
