@@ -227,7 +227,8 @@ class Pool:
 
         A kept-alive connection the upstream closed under the request, before a byte of the
         answer came, is a connection its keep-alive time ran out on: the request goes again on
-        a new one. Raises httpx's errors (`ConnectError`, `ConnectTimeout`, `ReadTimeout`,
+        a new one. So does one that answers 408 (Request Timeout), as browsers do: the server
+        timed the idle connection out as the request was on its way. Raises httpx's errors (`ConnectError`, `ConnectTimeout`, `ReadTimeout`,
         `RemoteProtocolError`, `ReadError`).
         """
         message = _message(method, target, headers, body)
@@ -243,6 +244,9 @@ class Pool:
             except BaseException:  # the caller left while it waited: the connection is mid-exchange
                 connection.close()
                 raise
+            if connection.headed and reused and connection.status == 408:
+                connection.close()  # its idle time ran out as the request went: a 408 meant for no request
+                continue
             if connection.headed:
                 if method == "HEAD":  # its answer has a length but never a body
                     connection.complete = True

@@ -387,3 +387,26 @@ def test_bytes_after_an_answer_in_the_same_read_are_no_part_of_it(client: openai
     first = response.parse().choices[0].message.content
     second = ask(client).choices[0].message.content
     assert first is not None and second is not None and first != second  # not back on the connection that spoke
+
+
+def test_a_408_on_a_kept_alive_connection_sends_the_request_again_on_a_new_one(
+    client: openai.OpenAI, upstream: Upstream
+) -> None:
+    # The idle connection timed out as the request went: the 408 answers no request of the caller's.
+    late = b"HTTP/1.1 408 Request Timeout\r\ncontent-length: 0\r\n\r\n"
+    upstream.script = lambda c, n, request: [answer(completion(f"connection {c}"))] if n == 0 else [late, b""]
+    ask(client)  # leaves its connection idle in the pool
+    before = upstream.connections
+    upstream.requests.clear()
+    text = ask(client, "again").choices[0].message.content
+    assert text == f"connection {upstream.connections - 1}"  # answered on a connection opened for it
+    assert upstream.connections > before
+    assert [request.endswith(b'"content":"again"}]}') for request in upstream.requests] == [True, True]
+
+
+def test_a_408_on_a_new_connection_is_the_callers(client: openai.OpenAI, upstream: Upstream) -> None:
+    late = b"HTTP/1.1 408 Request Timeout\r\ncontent-type: application/json\r\ncontent-length: 2\r\n\r\n{}"
+    upstream.script = lambda c, n, request: [late, b""]
+    with pytest.raises(openai.APIStatusError) as caught:
+        ask(client)
+    assert caught.value.status_code == 408
