@@ -227,9 +227,10 @@ class Pool:
 
         A kept-alive connection the upstream closed under the request, before a byte of the
         answer came, is a connection its keep-alive time ran out on: the request goes again on
-        a new one. So does one that answers 408 (Request Timeout), as browsers do: the server
-        timed the idle connection out as the request was on its way. Raises httpx's errors (`ConnectError`, `ConnectTimeout`, `ReadTimeout`,
-        `RemoteProtocolError`, `ReadError`).
+        another. So does one that answers 408 (Request Timeout), as browsers take it: the
+        server timed the idle connection out as the request was on its way. Raises httpx's
+        errors (`ConnectError`, `ConnectTimeout`, `ReadTimeout`, `RemoteProtocolError`,
+        `ReadError`).
         """
         message = _message(method, target, headers, body)
         while True:
