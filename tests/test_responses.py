@@ -307,6 +307,28 @@ def test_reasoning_item_and_its_stream(responses: openai.OpenAI) -> None:
     assert final.output[0].summary[0].text == "Six times seven is forty-two."  # type: ignore[union-attr]
 
 
+def test_a_reasoning_item_carries_encrypted_content_a_stateless_turn_sends_back(responses: openai.OpenAI) -> None:
+    first = responses.responses.create(
+        model="m", input="think hard", store=False, include=["reasoning.encrypted_content"]
+    )
+    reasoning = first.output[0]
+    assert reasoning.type == "reasoning"
+    assert isinstance(reasoning.encrypted_content, str) and reasoning.encrypted_content
+    with responses.responses.stream(model="m", input="think hard", store=False) as stream:
+        events = list(stream)
+    added = [e.item for e in events if e.type == "response.output_item.added" and e.item.type == "reasoning"]
+    done = [e.item for e in events if e.type == "response.output_item.done" and e.item.type == "reasoning"]
+    assert [item.encrypted_content for item in added] == [None]  # not known yet as the item starts
+    assert [item.encrypted_content for item in done] == [reasoning.encrypted_content]
+    # The next turn (store: false) carries the whole conversation, the reasoning item included.
+    history = [{"role": "user", "content": "think hard"}]
+    history += [item.model_dump(exclude_none=True) for item in first.output]
+    second = responses.responses.create(
+        model="m", input=[*history, {"role": "user", "content": "hello again"}], store=False
+    )
+    assert second.status == "completed" and second.output_text
+
+
 def test_length_finish_is_an_incomplete_response(responses: openai.OpenAI) -> None:
     result = responses.responses.create(model="m", input="long story")
     assert result.status == "incomplete"
@@ -499,6 +521,9 @@ rules:
         ({"model": "m", "input": "x", "max_output_tokens": 5}, "max_output_tokens", "Expected a value >= 16"),
         ({"model": "m", "input": "x", "stream": "yes"}, "stream", "boolean"),
         ({"model": "m", "input": "x", "reasoning": {"effort": "extreme"}}, "reasoning.effort", "'extreme'"),
+        ({"model": "m", "input": "x", "include": ["reasoning.everything"]}, "include[0]", "'reasoning.everything'"),
+        ({"model": "m", "input": "x", "include": [7]}, "include[0]", "expected a string"),
+        ({"model": "m", "input": "x", "include": "reasoning.encrypted_content"}, "include", "expected an array"),
         (
             {"model": "m", "input": [{"type": "compaction", "encrypted_content": "forged"}]},
             "input[0].encrypted_content",

@@ -6,6 +6,7 @@ keys a request sets are echoed back from it (`ResponsesConversation.echo`).
 
 from __future__ import annotations
 
+import base64
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
@@ -14,6 +15,8 @@ from mockopper.conversation import Conversation, estimate_tokens
 from mockopper.dialects.base import Surface
 
 __all__ = ["ResponsesConversation", "ResponsesRender"]
+
+_REASONING_PREFIX = "mockopper.reasoning.v1."  # of a reasoning item's encrypted_content: its text, restorable
 
 
 @dataclass(slots=True)
@@ -130,9 +133,12 @@ class ResponsesRender(Surface):
         return []
 
     def reasoning_item(self, answer: Answer, text: str | None, status: str) -> dict[str, Any]:
+        """A reasoning item; once its text is known, with the opaque `encrypted_content` a stateless turn sends back."""
         item: dict[str, Any] = {"type": "reasoning", "id": answer.ident("rs_", "reasoning")}
         if self.item_status:
             item["status"] = status
+        if text is not None:
+            item["encrypted_content"] = _REASONING_PREFIX + base64.urlsafe_b64encode(text.encode()).decode()
         if self.reasoning_events == "summary":
             item["summary"] = [] if text is None else [{"type": "summary_text", "text": text}]
         else:

@@ -33,6 +33,30 @@ def _number(body: Mapping[str, Any], key: str, low: float, high: float, *, integ
     return value
 
 
+# What `include` may ask for (the openai SDK's `ResponseIncludable`).
+_INCLUDABLE = (
+    "file_search_call.results",
+    "web_search_call.results",
+    "web_search_call.action.sources",
+    "message.input_image.image_url",
+    "computer_call_output.output.image_url",
+    "code_interpreter_call.outputs",
+    "reasoning.encrypted_content",
+    "message.output_text.logprobs",
+)
+
+
+def _check_include(body: Mapping[str, Any]) -> None:
+    """`include`, what to add to the response: known values only (reasoning items carry `encrypted_content` anyway)."""
+    values = optional(body, "include", list, default=[])
+    for i, value in enumerate(values):
+        if value not in _INCLUDABLE:
+            if not isinstance(value, str):
+                raise invalid_type(f"include[{i}]", "a string", value)
+            supported = ", ".join(f"'{v}'" for v in _INCLUDABLE[:-1]) + f" and '{_INCLUDABLE[-1]}'"
+            raise bad(f"include[{i}]", f"Invalid value: '{value}'. Supported values are: {supported}.")
+
+
 def _or(value: Any, default: Any) -> Any:
     return default if value is None else value
 
@@ -64,6 +88,7 @@ class ResponsesRequest(ResponsesInput):
         if truncation not in ("auto", "disabled"):
             raise bad("truncation", f"Invalid value: '{truncation}'. Supported values are: 'auto' and 'disabled'.")
         tier = optional(body, "service_tier", str, default="auto")
+        _check_include(body)
         echo: dict[str, Any] = {
             "instructions": instructions,
             "max_output_tokens": max_output,
