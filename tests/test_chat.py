@@ -306,6 +306,27 @@ def test_multipart_content_is_matched_by_its_text(chat: openai.OpenAI, mockopper
     assert mockopper.requests[0].rule == "hello"
 
 
+def test_n_gives_that_many_choices_of_the_same_answer(chat: openai.OpenAI) -> None:
+    result = chat.chat.completions.create(model="m", messages=user("compare Paris and Oslo"), n=3, tools=[WEATHER_TOOL])  # type: ignore[list-item]
+    assert [c.index for c in result.choices] == [0, 1, 2]
+    assert {c.message.content for c in result.choices} == {"Let me check both."}
+    for choice in result.choices:
+        assert choice.finish_reason == "tool_calls"
+        assert [t.function.name for t in choice.message.tool_calls or []] == ["get_weather", "get_weather"]
+
+
+def test_a_stream_with_n_sends_each_choice_its_own_chunks(chat: openai.OpenAI) -> None:
+    chunks = list(chat.chat.completions.create(model="m", messages=user("hello"), n=2, stream=True))
+    assert all(len(c.choices) == 1 for c in chunks)  # one choice a chunk, as OpenAI streams them
+    for index in (0, 1):
+        mine = [c.choices[0] for c in chunks if c.choices[0].index == index]
+        assert "".join(c.delta.content or "" for c in mine) == "Hello from mockopper!"
+        assert mine[0].delta.role == "assistant" and mine[-1].finish_reason == "stop"
+    with chat.chat.completions.stream(model="m", messages=user("compare"), n=2, tools=[WEATHER_TOOL]) as stream:  # type: ignore[list-item]
+        final = stream.get_final_completion()
+    assert [len(c.message.tool_calls or []) for c in final.choices] == [2, 2]
+
+
 @pytest.mark.parametrize(
     ("kwargs", "param", "fragment"),
     [
@@ -318,6 +339,9 @@ def test_multipart_content_is_matched_by_its_text(chat: openai.OpenAI, mockopper
         ({"model": "m", "messages": [{"role": "tool", "content": "x"}]}, "messages[0].tool_call_id", "Missing"),
         ({"model": "m", "messages": [{"role": "user", "content": "x"}], "stream": "yes"}, "stream", "boolean"),
         ({"model": "m", "messages": [{"role": "user", "content": "x"}], "tools": {}}, "tools", "an array"),
+        ({"model": "m", "messages": [{"role": "user", "content": "x"}], "n": 0}, "n", "Expected a value >= 1"),
+        ({"model": "m", "messages": [{"role": "user", "content": "x"}], "n": 129}, "n", "Expected a value <= 128"),
+        ({"model": "m", "messages": [{"role": "user", "content": "x"}], "n": "2"}, "n", "expected an integer"),
         (
             {"model": "m", "messages": [{"role": "user", "content": "x"}], "tool_choice": "sometimes"},
             "tool_choice",

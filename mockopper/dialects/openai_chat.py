@@ -1,8 +1,8 @@
-"""OpenAI Chat Completions: POST /chat/completions, JSON and SSE."""
+"""OpenAI Chat Completions: POST /chat/completions, JSON and SSE; `n` choices, each the same answer."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from typing import Any, ClassVar
 
 from mockopper.answers import Answer, Failure
@@ -27,6 +27,7 @@ from mockopper.sse import Event
 __all__ = ["ChatCompletions"]
 
 _ROLES = ("system", "developer", "user", "assistant", "tool", "function")
+_MAX_CHOICES = 128  # of `n`, as OpenAI bounds it
 
 
 def content_text(content: Any, where: str) -> tuple[str, tuple[Attachment, ...]]:
@@ -224,6 +225,15 @@ class ChatCompletions(OpenAIErrors, Surface):
         stream = optional(body, "stream", bool, default=False)
         options = optional(body, "stream_options", dict, default={})
         max_tokens = optional(body, "max_completion_tokens", int) or optional(body, "max_tokens", int)
+        choices = optional(body, "n", int, default=1)
+        if not 1 <= choices <= _MAX_CHOICES:
+            side, bound = ("below minimum", ">= 1") if choices < 1 else ("above maximum", f"<= {_MAX_CHOICES}")
+            raise RequestError(
+                400,
+                f"Invalid 'n': integer {side} value. Expected a value {bound}, but got {choices} instead.",
+                param="n",
+                code="integer_below_min_value" if choices < 1 else "integer_above_max_value",
+            )
         return Conversation(
             api=self.api,
             model=model,
@@ -236,6 +246,7 @@ class ChatCompletions(OpenAIErrors, Surface):
             wants_json=wants_json,
             stream=stream,
             max_tokens=max_tokens,
+            choices=choices,
             extras=parse_extras(body),
             headers=call.headers,
             stream_usage=options.get("include_usage") is True,
@@ -282,7 +293,10 @@ class ChatCompletions(OpenAIErrors, Surface):
             "object": "chat.completion",
             "created": answer.created,
             "model": answer.model,
-            "choices": [{"index": 0, "message": message, "logprobs": None, "finish_reason": answer.finish_reason}],
+            "choices": [
+                {"index": i, "message": message, "logprobs": None, "finish_reason": answer.finish_reason}
+                for i in range(conv.choices)
+            ],
             "usage": self._usage(answer),
             "service_tier": "default",
             "system_fingerprint": None,
@@ -299,33 +313,27 @@ class ChatCompletions(OpenAIErrors, Surface):
             "system_fingerprint": None,
         }
 
-        def chunk(delta: dict[str, Any], finish: str | None = None) -> dict[str, Any]:
-            return {**head, "choices": [{"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish}]}
+        def chunks(
+            delta: dict[str, Any], finish: str | None = None, *, content: bool = False, at: float | None = None
+        ) -> Iterator[Event]:
+            """One chunk for each choice, each in its own event; pacing and faults count the first choice's."""
+            for index in range(conv.choices):
+                data = {
+                    **head,
+                    "choices": [{"index": index, "delta": delta, "logprobs": None, "finish_reason": finish}],
+                }
+                yield Event(data, content=content, at_ms=at) if index == 0 else Event(data)
 
         content_first = answer.text_chunks or not answer.tool_calls
-        yield Event(chunk({"role": "assistant", "content": "" if content_first else None, "refusal": None}))
+        yield from chunks({"role": "assistant", "content": "" if content_first else None, "refusal": None})
         for piece, at in answer.timed_text():
-            yield Event(chunk({"content": piece}), content=True, at_ms=at)
+            yield from chunks({"content": piece}, content=True, at=at)
         for i, call in enumerate(answer.tool_calls):
-            yield Event(
-                chunk(
-                    {
-                        "tool_calls": [
-                            {
-                                "index": i,
-                                "id": answer.call_id(i, "call_"),
-                                "type": "function",
-                                "function": {"name": call.name, "arguments": ""},
-                            }
-                        ]
-                    }
-                )
-            )
+            start = {"index": i, "id": answer.call_id(i, "call_"), "type": "function"}
+            yield from chunks({"tool_calls": [{**start, "function": {"name": call.name, "arguments": ""}}]})
             for piece, at in call.timed():
-                yield Event(
-                    chunk({"tool_calls": [{"index": i, "function": {"arguments": piece}}]}), content=True, at_ms=at
-                )
-        yield Event(chunk({}, answer.finish_reason))
+                yield from chunks({"tool_calls": [{"index": i, "function": {"arguments": piece}}]}, content=True, at=at)
+        yield from chunks({}, answer.finish_reason)
         if conv.stream_usage:
             yield Event({**head, "choices": [], "usage": with_cost(self._usage(answer), answer)})
         yield Event("[DONE]")
