@@ -83,6 +83,7 @@ class Conversation:
     stream_usage: bool = False  # the client asked for usage inside the stream
     max_tokens: int | None = None
     choices: int = 1  # how many choices the answer is given in (OpenAI's `n`): each the same answer
+    logprobs: int | None = None  # token log probabilities asked for, with this many alternatives each
     inputs: tuple[str, ...] = ()  # texts to embed or count
     dimensions: int | None = None
     extras: Extras = field(default_factory=Extras)

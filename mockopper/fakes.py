@@ -16,7 +16,7 @@ import re
 import struct
 from array import array
 
-__all__ = ["derive", "embedding", "float32_base64", "ident"]
+__all__ = ["derive", "embedding", "float32_base64", "ident", "logprobs"]
 
 _ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 # Maps every byte to an id character (a tiny bias towards the first few is harmless here).
@@ -75,3 +75,36 @@ def embedding(text: str, dims: int, seed: int) -> list[float]:
 def float32_base64(vector: list[float]) -> str:
     """The vector as base64 of little-endian float32 values (OpenAI's `base64` encoding)."""
     return base64.b64encode(struct.pack(f"<{len(vector)}f", *vector)).decode()
+
+
+_TOKEN = re.compile(r"\s*\w+|\s*[^\w\s]|\s+")  # a word or a mark with the space before it, as BPE cuts text
+_ALTERNATIVES = tuple(
+    "the| a| and| of| to| is| it|.|,| that| in| for| on| with| as| be| at| this| by|:| or| an| not| I".split("|")
+)  # more than the 20 a request may ask for
+
+
+def logprobs(text: str, top: int) -> list[dict[str, object]]:
+    """Each token of `text` with its log probability and the `top` likeliest tokens there, OpenAI's shape.
+
+    A pure function of the text (a token has the same numbers wherever it is, streamed or
+    not): the tokens join back into the text, most are near-certain as a model's are, the
+    chosen token is the likeliest, and the probabilities never sum past 1.
+    """
+    out: list[dict[str, object]] = []
+    for token in _TOKEN.findall(text):
+        h = derive("logprob", token)
+        chosen = -(((h & 0xFFFF) / 0xFFFF) ** 4) * 0.69  # at most ln 2 below certain: the likeliest token
+        rest = max(1e-9, 1 - math.exp(chosen))  # what the alternatives share
+        turn = h % len(_ALTERNATIVES)
+        alternatives = [a for a in _ALTERNATIVES[turn:] + _ALTERNATIVES[:turn] if a != token][: max(0, top - 1)]
+        entry: dict[str, object] = {"token": token, "logprob": _rounded(chosen), "bytes": list(token.encode())}
+        entry["top_logprobs"] = [{"token": token, "logprob": _rounded(chosen), "bytes": list(token.encode())}][:top] + [
+            {"token": a, "logprob": _rounded(math.log(rest * 0.6 * 0.4**j)), "bytes": list(a.encode())}
+            for j, a in enumerate(alternatives)
+        ]
+        out.append(entry)
+    return out
+
+
+def _rounded(logprob: float) -> float:
+    return round(logprob, 6) + 0.0  # never -0.0

@@ -327,6 +327,20 @@ def test_a_stream_with_n_sends_each_choice_its_own_chunks(chat: openai.OpenAI) -
     assert [len(c.message.tool_calls or []) for c in final.choices] == [2, 2]
 
 
+def test_logprobs_come_with_each_token_streamed_or_not(chat: openai.OpenAI) -> None:
+    result = chat.chat.completions.create(model="m", messages=user("hello"), logprobs=True, top_logprobs=3)
+    logprobs = result.choices[0].logprobs
+    assert logprobs is not None and logprobs.content is not None
+    assert "".join(t.token for t in logprobs.content) == "Hello from mockopper!"
+    assert all(len(t.top_logprobs) == 3 and t.top_logprobs[0].token == t.token for t in logprobs.content)
+    with chat.chat.completions.stream(model="m", messages=user("hello"), logprobs=True, top_logprobs=3) as stream:
+        final = stream.get_final_completion()
+    streamed = final.choices[0].logprobs
+    assert streamed is not None and streamed.content == logprobs.content
+    plain = chat.chat.completions.create(model="m", messages=user("hello"))
+    assert plain.choices[0].logprobs is None  # only when asked for
+
+
 @pytest.mark.parametrize(
     ("kwargs", "param", "fragment"),
     [
@@ -342,6 +356,16 @@ def test_a_stream_with_n_sends_each_choice_its_own_chunks(chat: openai.OpenAI) -
         ({"model": "m", "messages": [{"role": "user", "content": "x"}], "n": 0}, "n", "Expected a value >= 1"),
         ({"model": "m", "messages": [{"role": "user", "content": "x"}], "n": 129}, "n", "Expected a value <= 128"),
         ({"model": "m", "messages": [{"role": "user", "content": "x"}], "n": "2"}, "n", "expected an integer"),
+        (
+            {"model": "m", "messages": [{"role": "user", "content": "x"}], "logprobs": True, "top_logprobs": 21},
+            "top_logprobs",
+            "Expected a value <= 20",
+        ),
+        (
+            {"model": "m", "messages": [{"role": "user", "content": "x"}], "top_logprobs": 2},
+            "top_logprobs",
+            "requires 'logprobs' to be true",
+        ),
         (
             {"model": "m", "messages": [{"role": "user", "content": "x"}], "tool_choice": "sometimes"},
             "tool_choice",

@@ -10,7 +10,7 @@ import jsonschema
 import pytest
 from faker import Faker
 
-from mockopper.fakes import embedding, float32_base64, ident
+from mockopper.fakes import embedding, float32_base64, ident, logprobs
 from mockopper.schema_instances import schema_instance
 
 SCHEMAS: list[dict[str, Any]] = [
@@ -174,3 +174,29 @@ def test_ids_are_stable_and_distinct() -> None:
     assert ident("k", "chatcmpl-") == ident("k", "chatcmpl-")
     assert ident("k", "chatcmpl-") != ident("k", "chatcmpl-", 1)
     assert ident("k", "msg_").startswith("msg_") and len(ident("k", "msg_")) == 28
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["Hello from mockopper! It is 42.", "  two  spaces\nand a line", "naïve café, 東京", "x", "", '{"a": [1, 2]}'],
+)
+@pytest.mark.parametrize("top", [0, 1, 5, 20])
+def test_logprobs_read_as_a_models(text: str, top: int) -> None:
+    tokens = logprobs(text, top)
+    assert "".join(str(t["token"]) for t in tokens) == text  # the tokens join back into the text
+    for t in tokens:
+        assert t["bytes"] == list(str(t["token"]).encode())
+        assert isinstance(t["logprob"], float) and t["logprob"] <= 0 and str(t["logprob"]) != "-0.0"
+        alternatives: list[dict[str, Any]] = t["top_logprobs"]  # type: ignore[assignment]
+        assert len({a["token"] for a in alternatives}) == len(alternatives) == top  # as many as asked, none twice
+        if alternatives:
+            assert alternatives[0]["token"] == t["token"] and alternatives[0]["logprob"] == t["logprob"]
+            assert [a["logprob"] for a in alternatives] == sorted((a["logprob"] for a in alternatives), reverse=True)
+            assert sum(math.exp(a["logprob"]) for a in alternatives) <= 1 + 1e-6
+    assert logprobs(text, top) == tokens  # a pure function of the text
+
+
+def test_logprobs_are_mostly_near_certain() -> None:
+    tokens = logprobs(" ".join(f"word{i}" for i in range(400)), 0)
+    near = sum(1 for t in tokens if math.exp(float(t["logprob"])) > 0.9)  # type: ignore[arg-type]
+    assert 0.6 * len(tokens) < near < len(tokens)

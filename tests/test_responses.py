@@ -329,6 +329,22 @@ def test_a_reasoning_item_carries_encrypted_content_a_stateless_turn_sends_back(
     assert second.status == "completed" and second.output_text
 
 
+def test_included_logprobs_come_with_the_text_streamed_or_not(responses: openai.OpenAI) -> None:
+    asked: dict[str, Any] = {"include": ["message.output_text.logprobs"], "top_logprobs": 2}
+    result = responses.responses.create(model="m", input="hello", **asked)
+    part = result.output[0].content[0]  # type: ignore[union-attr]
+    assert part.type == "output_text" and part.logprobs
+    assert "".join(t.token for t in part.logprobs) == part.text
+    assert all(len(t.top_logprobs) == 2 for t in part.logprobs)
+    with responses.responses.stream(model="m", input="hello", **asked) as stream:
+        deltas = [t for e in stream if e.type == "response.output_text.delta" for t in e.logprobs]
+        final = stream.get_final_response()
+    assert final.output[0].content[0].logprobs == part.logprobs  # type: ignore[union-attr]
+    assert "".join(t.token for t in deltas) == part.text
+    plain = responses.responses.create(model="m", input="hello")
+    assert plain.output[0].content[0].logprobs is None  # type: ignore[union-attr]
+
+
 def test_length_finish_is_an_incomplete_response(responses: openai.OpenAI) -> None:
     result = responses.responses.create(model="m", input="long story")
     assert result.status == "incomplete"

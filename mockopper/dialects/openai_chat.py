@@ -1,10 +1,11 @@
-"""OpenAI Chat Completions: POST /chat/completions, JSON and SSE; `n` choices, each the same answer."""
+"""OpenAI Chat Completions: POST /chat/completions, JSON and SSE; `n` choices (each the same answer), logprobs."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Any, ClassVar
 
+from mockopper import fakes
 from mockopper.answers import Answer, Failure
 from mockopper.conversation import Attachment, Conversation, Message, Tool, ToolCallRef
 from mockopper.dialects.base import (
@@ -234,6 +235,23 @@ class ChatCompletions(OpenAIErrors, Surface):
                 param="n",
                 code="integer_below_min_value" if choices < 1 else "integer_above_max_value",
             )
+        logprobs = optional(body, "logprobs", bool, default=False)
+        top = optional(body, "top_logprobs", int)
+        if top is not None and not 0 <= top <= 20:
+            side, bound = ("below minimum", ">= 0") if top < 0 else ("above maximum", "<= 20")
+            raise RequestError(
+                400,
+                f"Invalid 'top_logprobs': integer {side} value. Expected a value {bound}, but got {top} instead.",
+                param="top_logprobs",
+                code="integer_below_min_value" if top < 0 else "integer_above_max_value",
+            )
+        if top is not None and not logprobs:
+            raise RequestError(
+                400,
+                "Invalid value for 'top_logprobs': 'top_logprobs' requires 'logprobs' to be true.",
+                param="top_logprobs",
+                code="invalid_value",
+            )
         return Conversation(
             api=self.api,
             model=model,
@@ -247,6 +265,7 @@ class ChatCompletions(OpenAIErrors, Surface):
             stream=stream,
             max_tokens=max_tokens,
             choices=choices,
+            logprobs=(top or 0) if logprobs else None,
             extras=parse_extras(body),
             headers=call.headers,
             stream_usage=options.get("include_usage") is True,
@@ -279,6 +298,13 @@ class ChatCompletions(OpenAIErrors, Surface):
             for i, call in enumerate(answer.tool_calls)
         ]
 
+    @staticmethod
+    def _logprobs(conv: Conversation, text: str) -> dict[str, Any] | None:
+        """A choice's (or a chunk's) `logprobs`, when the request asks for them."""
+        if conv.logprobs is None:
+            return None
+        return {"content": fakes.logprobs(text, conv.logprobs), "refusal": None}
+
     def render(self, conv: Conversation, answer: Answer) -> Any:
         message: dict[str, Any] = {
             "role": "assistant",
@@ -294,7 +320,12 @@ class ChatCompletions(OpenAIErrors, Surface):
             "created": answer.created,
             "model": answer.model,
             "choices": [
-                {"index": i, "message": message, "logprobs": None, "finish_reason": answer.finish_reason}
+                {
+                    "index": i,
+                    "message": message,
+                    "logprobs": self._logprobs(conv, answer.text),
+                    "finish_reason": answer.finish_reason,
+                }
                 for i in range(conv.choices)
             ],
             "usage": self._usage(answer),
@@ -304,6 +335,10 @@ class ChatCompletions(OpenAIErrors, Surface):
         }
 
     def events(self, conv: Conversation, answer: Answer) -> Iterable[Event]:
+        events = self._first_choice_events(conv, answer)
+        return events if conv.choices == 1 else _each_choice(events, conv.choices)
+
+    def _first_choice_events(self, conv: Conversation, answer: Answer) -> Iterator[Event]:
         head = {
             "id": answer.ident("chatcmpl-"),
             "object": "chat.completion.chunk",
@@ -312,28 +347,24 @@ class ChatCompletions(OpenAIErrors, Surface):
             "service_tier": "default",
             "system_fingerprint": None,
         }
+        asked = conv.logprobs is not None
 
-        def chunks(
-            delta: dict[str, Any], finish: str | None = None, *, content: bool = False, at: float | None = None
-        ) -> Iterator[Event]:
-            """One chunk for each choice, each in its own event; pacing and faults count the first choice's."""
-            for index in range(conv.choices):
-                data = {
-                    **head,
-                    "choices": [{"index": index, "delta": delta, "logprobs": None, "finish_reason": finish}],
-                }
-                yield Event(data, content=content, at_ms=at) if index == 0 else Event(data)
+        def chunk(delta: dict[str, Any], finish: str | None = None) -> dict[str, Any]:
+            logprobs = self._logprobs(conv, delta["content"]) if asked and "content" in delta else None
+            return {**head, "choices": [{"index": 0, "delta": delta, "logprobs": logprobs, "finish_reason": finish}]}
 
         content_first = answer.text_chunks or not answer.tool_calls
-        yield from chunks({"role": "assistant", "content": "" if content_first else None, "refusal": None})
+        yield Event(chunk({"role": "assistant", "content": "" if content_first else None, "refusal": None}))
         for piece, at in answer.timed_text():
-            yield from chunks({"content": piece}, content=True, at=at)
+            yield Event(chunk({"content": piece}), content=True, at_ms=at)
         for i, call in enumerate(answer.tool_calls):
             start = {"index": i, "id": answer.call_id(i, "call_"), "type": "function"}
-            yield from chunks({"tool_calls": [{**start, "function": {"name": call.name, "arguments": ""}}]})
+            yield Event(chunk({"tool_calls": [{**start, "function": {"name": call.name, "arguments": ""}}]}))
             for piece, at in call.timed():
-                yield from chunks({"tool_calls": [{"index": i, "function": {"arguments": piece}}]}, content=True, at=at)
-        yield from chunks({}, answer.finish_reason)
+                yield Event(
+                    chunk({"tool_calls": [{"index": i, "function": {"arguments": piece}}]}), content=True, at_ms=at
+                )
+        yield Event(chunk({}, answer.finish_reason))
         if conv.stream_usage:
             yield Event({**head, "choices": [], "usage": with_cost(self._usage(answer), answer)})
         yield Event("[DONE]")
@@ -352,3 +383,18 @@ class ChatCompletions(OpenAIErrors, Surface):
         from mockopper.dialects.openai_recorded import read_chat_stream
 
         return read_chat_stream(exchange)
+
+
+def _each_choice(events: Iterable[Event], choices: int) -> Iterator[Event]:
+    """`n` choices of one answer: each chunk of the first choice followed by its copy for every other.
+
+    Each copy is an event of its own, as OpenAI streams a choice a chunk; pacing and faults
+    count the first choice's.
+    """
+    for event in events:
+        yield event
+        data = event.data
+        if isinstance(data, Mapping) and len(data.get("choices") or ()) == 1:
+            (first,) = data["choices"]
+            for index in range(1, choices):
+                yield Event({**data, "choices": [{**first, "index": index}]})

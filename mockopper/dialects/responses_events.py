@@ -11,11 +11,12 @@ import itertools
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any, ClassVar
 
+from mockopper import fakes
 from mockopper.answers import Answer, Failure
 from mockopper.conversation import Conversation
 from mockopper.dialects.base import with_cost
 from mockopper.dialects.openai import OpenAIErrors
-from mockopper.dialects.responses_render import ResponsesConversation, ResponsesRender
+from mockopper.dialects.responses_render import ResponsesConversation, ResponsesRender, output_text
 from mockopper.pacing import strike_index
 from mockopper.sse import Event
 
@@ -45,7 +46,7 @@ class ResponsesEvents(OpenAIErrors, ResponsesRender):
     def events(self, conv: Conversation, answer: Answer) -> Iterable[Event]:
         assert isinstance(conv, ResponsesConversation)
         numbers = itertools.count()
-        final = self.items(answer)
+        final = self.items(answer, conv.logprobs)
 
         def event(kind: str, content: bool = False, at_ms: float | None = None, **fields: Any) -> Event:
             data = {"type": kind, "sequence_number": next(numbers), **fields}
@@ -68,7 +69,7 @@ class ResponsesEvents(OpenAIErrors, ResponsesRender):
             elif item["type"] == "message":
                 added = self.message_item(answer, None, "in_progress")
                 yield event("response.output_item.added", output_index=index, item=added)
-                yield from self._text_events(event, item["id"], index, answer)
+                yield from self._text_events(event, item["id"], index, answer, conv.logprobs)
             elif ":" in item["type"]:  # an extension item: added and done whole
                 yield event("response.output_item.added", output_index=index, item=item)
             else:
@@ -88,13 +89,16 @@ class ResponsesEvents(OpenAIErrors, ResponsesRender):
             yield Event("[DONE]")
 
     @staticmethod
-    def _text_events(event: Callable[..., Event], item_id: str, index: int, answer: Answer) -> Iterator[Event]:
+    def _text_events(
+        event: Callable[..., Event], item_id: str, index: int, answer: Answer, logprobs: int | None
+    ) -> Iterator[Event]:
         where = {"item_id": item_id, "output_index": index, "content_index": 0}
-        yield event("response.content_part.added", **where, part={"type": "output_text", "text": "", "annotations": []})
+        yield event("response.content_part.added", **where, part=output_text("", logprobs))
         for piece, at in answer.timed_text():
-            yield event("response.output_text.delta", True, at, **where, delta=piece, logprobs=[])
-        yield event("response.output_text.done", **where, text=answer.text, logprobs=[])
-        part = {"type": "output_text", "text": answer.text, "annotations": []}
+            tokens = [] if logprobs is None else fakes.logprobs(piece, logprobs)
+            yield event("response.output_text.delta", True, at, **where, delta=piece, logprobs=tokens)
+        part = output_text(answer.text, logprobs)
+        yield event("response.output_text.done", **where, text=answer.text, logprobs=part.get("logprobs", []))
         yield event("response.content_part.done", **where, part=part)
 
     def _reasoning_events(

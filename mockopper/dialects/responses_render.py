@@ -10,11 +10,12 @@ import base64
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
+from mockopper import fakes
 from mockopper.answers import Answer
 from mockopper.conversation import Conversation, estimate_tokens
 from mockopper.dialects.base import Surface
 
-__all__ = ["ResponsesConversation", "ResponsesRender"]
+__all__ = ["ResponsesConversation", "ResponsesRender", "output_text"]
 
 _REASONING_PREFIX = "mockopper.reasoning.v1."  # of a reasoning item's encrypted_content: its text, restorable
 
@@ -27,6 +28,14 @@ class ResponsesConversation(Conversation):
     carried_system: str = ""  # system text a continuation carries (input items, not `instructions`)
     store: bool = True
     websocket: bool = False
+
+
+def output_text(text: str, logprobs: int | None) -> dict[str, Any]:
+    """An `output_text` content part; with its tokens' log probabilities when they are asked for."""
+    part: dict[str, Any] = {"type": "output_text", "text": text, "annotations": []}
+    if logprobs is not None:
+        part["logprobs"] = fakes.logprobs(text, logprobs)
+    return part
 
 
 class ResponsesRender(Surface):
@@ -114,13 +123,16 @@ class ResponsesRender(Surface):
             return "incomplete", {"reason": "content_filter"}
         return "completed", None
 
-    def items(self, answer: Answer) -> list[dict[str, Any]]:
-        """The output items, finished: extension items, reasoning, then the message, then the function calls."""
+    def items(self, answer: Answer, logprobs: int | None = None) -> list[dict[str, Any]]:
+        """The output items, finished: extension items, reasoning, then the message, then the function calls.
+
+        `logprobs`: the message's text carries its tokens' log probabilities, with that many alternatives each.
+        """
         items = self.extension_items(answer)  # first: the guards checked the input before the model ran
         if answer.reasoning:
             items.append(self.reasoning_item(answer, answer.reasoning, "completed"))
         if answer.text or not answer.tool_calls:
-            items.append(self.message_item(answer, answer.text, "completed"))
+            items.append(self.message_item(answer, answer.text, "completed", logprobs))
         for i in range(len(answer.tool_calls)):
             items.append(self.call_item(answer, i, answer.tool_calls[i].arguments, "completed"))
         status, _ = self.outcome(answer)
@@ -146,13 +158,15 @@ class ResponsesRender(Surface):
             item["content"] = [] if text is None else [{"type": "reasoning_text", "text": text}]
         return item
 
-    def message_item(self, answer: Answer, text: str | None, status: str) -> dict[str, Any]:
+    def message_item(
+        self, answer: Answer, text: str | None, status: str, logprobs: int | None = None
+    ) -> dict[str, Any]:
         item: dict[str, Any] = {
             "type": "message",
             "id": answer.ident("msg_", "message"),
             "status": status,
             "role": "assistant",
-            "content": [] if text is None else [{"type": "output_text", "text": text, "annotations": []}],
+            "content": [] if text is None else [output_text(text, logprobs)],
         }
         if self.message_phase:
             item["phase"] = "commentary" if answer.tool_calls else "final_answer"
@@ -174,7 +188,12 @@ class ResponsesRender(Surface):
         assert isinstance(conv, ResponsesConversation)
         status, incomplete = self.outcome(answer)
         body = self.resource(
-            conv, answer, status=status, output=self.items(answer), usage=self.usage(answer), incomplete=incomplete
+            conv,
+            answer,
+            status=status,
+            output=self.items(answer, conv.logprobs),
+            usage=self.usage(answer),
+            incomplete=incomplete,
         )
         if self.body_cost and answer.cost is not None:
             body["cost"] = answer.cost  # Opper's ResponsesResponse.cost

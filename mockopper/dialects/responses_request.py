@@ -46,15 +46,16 @@ _INCLUDABLE = (
 )
 
 
-def _check_include(body: Mapping[str, Any]) -> None:
+def _include(body: Mapping[str, Any]) -> list[str]:
     """`include`, what to add to the response: known values only (reasoning items carry `encrypted_content` anyway)."""
-    values = optional(body, "include", list, default=[])
+    values: list[str] = optional(body, "include", list, default=[])
     for i, value in enumerate(values):
         if value not in _INCLUDABLE:
             if not isinstance(value, str):
                 raise invalid_type(f"include[{i}]", "a string", value)
             supported = ", ".join(f"'{v}'" for v in _INCLUDABLE[:-1]) + f" and '{_INCLUDABLE[-1]}'"
             raise bad(f"include[{i}]", f"Invalid value: '{value}'. Supported values are: {supported}.")
+    return values
 
 
 def _or(value: Any, default: Any) -> Any:
@@ -88,7 +89,7 @@ class ResponsesRequest(ResponsesInput):
         if truncation not in ("auto", "disabled"):
             raise bad("truncation", f"Invalid value: '{truncation}'. Supported values are: 'auto' and 'disabled'.")
         tier = optional(body, "service_tier", str, default="auto")
-        _check_include(body)
+        include = _include(body)
         echo: dict[str, Any] = {
             "instructions": instructions,
             "max_output_tokens": max_output,
@@ -126,6 +127,7 @@ class ResponsesRequest(ResponsesInput):
             wants_json=wants_json,
             stream=stream,
             max_tokens=max_output,
+            logprobs=echo["top_logprobs"] if "message.output_text.logprobs" in include else None,
             extras=parse_extras(body),
             headers=call.headers,
             echo=echo,
