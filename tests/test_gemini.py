@@ -213,6 +213,27 @@ def test_stream_text(gemini: genai.Client, mockopper: Mockopper) -> None:
     assert record.stream and record.query == {"alt": "sse"}
 
 
+def test_candidate_count_gives_that_many_candidates_streamed_or_not(gemini: genai.Client) -> None:
+    config = types.GenerateContentConfig(candidate_count=3)
+    result = gemini.models.generate_content(model="gemini-2.5-flash", contents="hello", config=config)
+    assert [c.index for c in result.candidates or []] == [0, 1, 2]
+    assert {"".join(p.text or "" for p in c.content.parts or []) for c in result.candidates or [] if c.content} == {
+        "Hello from mockopper!"
+    }
+    chunks = list(gemini.models.generate_content_stream(model="gemini-2.5-flash", contents="hello", config=config))
+    assert all([c.index for c in chunk.candidates or []] == [0, 1, 2] for chunk in chunks)
+    assert [c.finish_reason for c in chunks[-1].candidates or []] == [types.FinishReason.STOP] * 3
+
+
+@pytest.mark.parametrize("count", [0, 9])
+def test_a_candidate_count_out_of_range_is_a_400(gemini: genai.Client, count: int) -> None:
+    with pytest.raises(errors.ClientError) as info:
+        gemini.models.generate_content(
+            model="gemini-2.5-flash", contents="hello", config=types.GenerateContentConfig(candidate_count=count)
+        )
+    assert info.value.code == 400 and "candidate_count" in (info.value.message or "")
+
+
 def test_stream_reasoning_comes_first_as_thoughts(gemini: genai.Client) -> None:
     chunks = list(gemini.models.generate_content_stream(model="m", contents="think"))
     parts = [p for c in chunks for p in (c.candidates or [])[0].content.parts or []]  # type: ignore[union-attr]

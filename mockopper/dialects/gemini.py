@@ -69,12 +69,13 @@ class GeminiGenerate(GoogleErrors, Surface):
         return usage
 
     @staticmethod
-    def _candidate(parts: list[dict[str, Any]], finish: str | None = None) -> dict[str, Any]:
+    def _candidates(conv: Conversation, parts: list[dict[str, Any]], finish: str | None = None) -> list[dict[str, Any]]:
+        """The answer as each of the `candidateCount` candidates (each the same)."""
         candidate: dict[str, Any] = {"content": {"role": "model", "parts": parts}} if parts else {}
         if finish:
             candidate["finishReason"] = finish
         candidate["index"] = 0
-        return candidate
+        return [candidate] + [{**candidate, "index": i} for i in range(1, conv.choices)]
 
     def render(self, conv: Conversation, answer: Answer) -> Any:
         if isinstance(conv, GeminiConversation) and conv.array_stream:
@@ -89,7 +90,7 @@ class GeminiGenerate(GoogleErrors, Surface):
         if not parts and finish != "SAFETY":
             parts.append({"text": ""})
         return {
-            "candidates": [self._candidate(parts, finish)],
+            "candidates": self._candidates(conv, parts, finish),
             "usageMetadata": self._usage(answer),
             **self._head(answer),
         }
@@ -107,13 +108,13 @@ class GeminiGenerate(GoogleErrors, Surface):
         last = len(chunks) - 1
         for i, (parts, at) in enumerate(chunks):
             if i < last:
-                yield Event({"candidates": [self._candidate(parts)], **head}, content=True, at_ms=at)
+                yield Event({"candidates": self._candidates(conv, parts), **head}, content=True, at_ms=at)
             else:
-                final = {"candidates": [self._candidate(parts, finish)], "usageMetadata": usage, **head}
+                final = {"candidates": self._candidates(conv, parts, finish), "usageMetadata": usage, **head}
                 yield Event(final, content=True, at_ms=at)
         if not chunks:
             parts = [] if finish == "SAFETY" else [{"text": ""}]
-            yield Event({"candidates": [self._candidate(parts, finish)], "usageMetadata": usage, **head})
+            yield Event({"candidates": self._candidates(conv, parts, finish), "usageMetadata": usage, **head})
 
     def error_events(self, conv: Conversation, answer: Answer | None, failure: Failure) -> Iterable[Event]:
         return [Event(self.error_body(failure))]

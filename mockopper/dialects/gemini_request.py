@@ -31,6 +31,7 @@ from mockopper.dialects.google import strip_models
 __all__ = ["VERSIONS", "GeminiConversation", "generate_request", "model_in_path", "model_routes"]
 
 VERSIONS = ("/v1beta", "/v1", "")
+_MAX_CANDIDATES = 8  # of `generationConfig.candidateCount`
 
 
 def model_routes(*methods: str) -> tuple[Route, ...]:
@@ -133,11 +134,11 @@ def _tool_choice(
     return tools, "auto", None
 
 
-def _generation(body: Mapping[str, Any], where: str) -> tuple[Mapping[str, Any] | None, bool, int | None]:
-    """The structured-output schema, whether JSON is asked for, and the output token cap."""
+def _generation(body: Mapping[str, Any], where: str) -> tuple[Mapping[str, Any] | None, bool, int | None, int]:
+    """The structured-output schema, whether JSON is asked for, the output token cap and the candidate count."""
     key, raw = field(body, "generationConfig")
     if raw is None:
-        return None, False, None
+        return None, False, None, 1
     here = f"{where}{key}"
     config = read_message(raw, here, "GenerationConfig")
     mime_key, mime = field(config, "responseMimeType")
@@ -155,7 +156,16 @@ def _generation(body: Mapping[str, Any], where: str) -> tuple[Mapping[str, Any] 
             param=f"{here}.{mime_key}",
         )
     max_key, max_tokens = field(config, "maxOutputTokens")
-    return schema, mime == "application/json", read_int32(max_tokens, f"{here}.{max_key}")
+    count_key, count = field(config, "candidateCount")
+    candidates = read_int32(count, f"{here}.{count_key}")
+    if candidates is not None and not 1 <= candidates <= _MAX_CANDIDATES:
+        raise RequestError(
+            400,
+            f"* GenerateContentRequest.{here}.{count_key}: candidate_count must be between 1 and {_MAX_CANDIDATES}, "
+            f"not {candidates}.",
+            param=f"{here}.{count_key}",
+        )
+    return schema, mime == "application/json", read_int32(max_tokens, f"{here}.{max_key}"), candidates or 1
 
 
 def generate_request(
@@ -169,7 +179,7 @@ def generate_request(
     messages = parse_contents(contents, f"{where}{key}")
     tools = _tools(body, where)
     tools, mode, required_tool = _tool_choice(body, tools, where)
-    schema, wants_json, max_tokens = _generation(body, where)
+    schema, wants_json, max_tokens, candidates = _generation(body, where)
     return GeminiConversation(
         api=api,
         model=model,
@@ -181,6 +191,7 @@ def generate_request(
         json_schema=schema if wants_json else None,
         wants_json=wants_json,
         max_tokens=max_tokens,
+        choices=candidates,
         extras=parse_extras(body),
         headers=call.headers,
         method=method,
