@@ -9,10 +9,19 @@ from typing import Any, ClassVar
 from mockopper import attachments
 from mockopper.answers import Failure
 from mockopper.attachments import Attachment
-from mockopper.dialects.base import Call, ModelInfo, RequestError, Route, Surface, invalid_type, retry_headers
+from mockopper.dialects.base import Call, ModelInfo, RequestError, Route, Surface, invalid_type, optional, retry_headers
 from mockopper.exchange import Exchange, RecordedError
 
-__all__ = ["CHAT_PARTS", "ERROR_TYPES", "RESPONSES_PARTS", "OpenAIErrors", "OpenAIModels", "attachment", "error_type"]
+__all__ = [
+    "CHAT_PARTS",
+    "ERROR_TYPES",
+    "RESPONSES_PARTS",
+    "OpenAIErrors",
+    "OpenAIModels",
+    "attachment",
+    "bounded",
+    "error_type",
+]
 
 # The error `type` for each status when a scenario does not name one.
 ERROR_TYPES = {
@@ -32,6 +41,22 @@ ERROR_TYPES = {
     504: "timeout_error",
     529: "overloaded_error",
 }
+
+
+def bounded(body: Mapping[str, Any], key: str, low: float, high: float, *, integer: bool = False) -> Any:
+    """An optional number between `low` and `high` (None when absent); a 400 as OpenAI words it when outside."""
+    value = optional(body, key, int if integer else float)
+    if value is not None and not low <= value <= high:
+        kind = "integer" if integer else "decimal"
+        below = value < low
+        side, bound = ("below minimum", f">= {low:g}") if below else ("above maximum", f"<= {high:g}")
+        raise RequestError(
+            400,
+            f"Invalid '{key}': {kind} {side} value. Expected a value {bound}, but got {value} instead.",
+            param=key,
+            code=f"{kind}_{'below_min' if below else 'above_max'}_value",
+        )
+    return value
 
 
 def error_type(failure: Failure) -> str:

@@ -21,7 +21,7 @@ from mockopper.dialects.base import (
     schema_of,
     with_cost,
 )
-from mockopper.dialects.openai import CHAT_PARTS, OpenAIErrors, attachment
+from mockopper.dialects.openai import CHAT_PARTS, OpenAIErrors, attachment, bounded
 from mockopper.exchange import Exchange, Recorded
 from mockopper.sse import Event
 
@@ -226,25 +226,9 @@ class ChatCompletions(OpenAIErrors, Surface):
         stream = optional(body, "stream", bool, default=False)
         options = optional(body, "stream_options", dict, default={})
         max_tokens = optional(body, "max_completion_tokens", int) or optional(body, "max_tokens", int)
-        choices = optional(body, "n", int, default=1)
-        if not 1 <= choices <= _MAX_CHOICES:
-            side, bound = ("below minimum", ">= 1") if choices < 1 else ("above maximum", f"<= {_MAX_CHOICES}")
-            raise RequestError(
-                400,
-                f"Invalid 'n': integer {side} value. Expected a value {bound}, but got {choices} instead.",
-                param="n",
-                code="integer_below_min_value" if choices < 1 else "integer_above_max_value",
-            )
+        choices = bounded(body, "n", 1, _MAX_CHOICES, integer=True) or 1
         logprobs = optional(body, "logprobs", bool, default=False)
-        top = optional(body, "top_logprobs", int)
-        if top is not None and not 0 <= top <= 20:
-            side, bound = ("below minimum", ">= 0") if top < 0 else ("above maximum", "<= 20")
-            raise RequestError(
-                400,
-                f"Invalid 'top_logprobs': integer {side} value. Expected a value {bound}, but got {top} instead.",
-                param="top_logprobs",
-                code="integer_below_min_value" if top < 0 else "integer_above_max_value",
-            )
+        top = bounded(body, "top_logprobs", 0, 20, integer=True)
         if top is not None and not logprobs:
             raise RequestError(
                 400,

@@ -16,7 +16,7 @@ from typing import Any, ClassVar
 from mockopper.answers import Answer
 from mockopper.conversation import Conversation
 from mockopper.dialects.base import Call, RequestError, Route, Surface, body_object, expect, optional, parse_extras
-from mockopper.dialects.openai import OpenAIErrors
+from mockopper.dialects.openai import OpenAIErrors, bounded
 from mockopper.fakes import float32_base64
 from mockopper.sse import Event
 
@@ -82,19 +82,7 @@ class Embeddings(OpenAIErrors, Surface):
                 raise RequestError(400, _INVALID_INPUT, param="input")
         if any(not text for text in texts):
             raise RequestError(400, _INVALID_INPUT, param="input")
-        dimensions = optional(body, "dimensions", int)
-        if dimensions is not None and not 1 <= dimensions <= MAX_DIMENSIONS:
-            side = (
-                "below minimum value. Expected a value >= 1"
-                if dimensions < 1
-                else (f"above maximum value. Expected a value <= {MAX_DIMENSIONS}")
-            )
-            raise RequestError(
-                400,
-                f"Invalid 'dimensions': integer {side}, but got {dimensions} instead.",
-                param="dimensions",
-                code="integer_below_min_value" if dimensions < 1 else "integer_above_max_value",
-            )
+        dimensions = bounded(body, "dimensions", 1, MAX_DIMENSIONS, integer=True)
         encoding = optional(body, "encoding_format", str, default="float")
         if encoding not in ("float", "base64"):
             raise RequestError(

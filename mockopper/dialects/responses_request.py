@@ -18,19 +18,11 @@ from mockopper.dialects.base import (
     parse_extras,
     schema_of,
 )
+from mockopper.dialects.openai import bounded
 from mockopper.dialects.responses_input import ResponsesInput, bad, object_at
 from mockopper.dialects.responses_render import ResponsesConversation
 
 __all__ = ["ResponsesRequest"]
-
-
-def _number(body: Mapping[str, Any], key: str, low: float, high: float, *, integer: bool = False) -> Any:
-    value = optional(body, key, int if integer else float)
-    if value is not None and not low <= value <= high:
-        kind = "integer" if integer else "decimal"
-        side, bound = ("below minimum", f">= {low:g}") if value < low else ("above maximum", f"<= {high:g}")
-        raise bad(key, f"Invalid '{key}': {kind} {side} value. Expected a value {bound}, but got {value} instead.")
-    return value
 
 
 # What `include` may ask for (the openai SDK's `ResponseIncludable`).
@@ -80,7 +72,7 @@ class ResponsesRequest(ResponsesInput):
         state = self.read_input(body, call, earlier)
         tools, echo_tools, mode, required, echo_choice = self.read_tools(body)
         schema, wants_json, echo_text = self.read_text(body)
-        max_output = _number(body, "max_output_tokens", self.min_output_tokens, 10**9, integer=True)
+        max_output = bounded(body, "max_output_tokens", self.min_output_tokens, 10**9, integer=True)
         metadata = optional(body, "metadata", dict, default={})
         if len(metadata) > 16 or not all(isinstance(v, str) for v in metadata.values()):
             raise bad("metadata", "Invalid 'metadata': expected at most 16 pairs of string keys and string values.")
@@ -93,25 +85,25 @@ class ResponsesRequest(ResponsesInput):
         echo: dict[str, Any] = {
             "instructions": instructions,
             "max_output_tokens": max_output,
-            "max_tool_calls": _number(body, "max_tool_calls", 1, 10**6, integer=True),
+            "max_tool_calls": bounded(body, "max_tool_calls", 1, 10**6, integer=True),
             "parallel_tool_calls": optional(body, "parallel_tool_calls", bool, default=True),
             "previous_response_id": previous_id,
             "reasoning": reasoning,
             "store": store,
-            "temperature": _or(_number(body, "temperature", 0, 2), 1.0),
+            "temperature": _or(bounded(body, "temperature", 0, 2), 1.0),
             "text": echo_text,
             "tool_choice": echo_choice,
             "tools": echo_tools,
-            "top_p": _or(_number(body, "top_p", 0, 1), 1.0),
+            "top_p": _or(bounded(body, "top_p", 0, 1), 1.0),
             "truncation": truncation,
             "metadata": metadata,
             "background": optional(body, "background", bool, default=False),
             "service_tier": "default" if tier == "auto" else tier,
             "safety_identifier": optional(body, "safety_identifier", str),
             "prompt_cache_key": optional(body, "prompt_cache_key", str),
-            "top_logprobs": _or(_number(body, "top_logprobs", 0, 20, integer=True), 0),
-            "presence_penalty": _or(_number(body, "presence_penalty", -2, 2), 0.0),
-            "frequency_penalty": _or(_number(body, "frequency_penalty", -2, 2), 0.0),
+            "top_logprobs": _or(bounded(body, "top_logprobs", 0, 20, integer=True), 0),
+            "presence_penalty": _or(bounded(body, "presence_penalty", -2, 2), 0.0),
+            "frequency_penalty": _or(bounded(body, "frequency_penalty", -2, 2), 0.0),
             "user": optional(body, "user", str),
         }
         carried = "\n\n".join(s for s in state.system if s)
