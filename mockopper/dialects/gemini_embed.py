@@ -9,7 +9,7 @@ from mockopper.answers import Answer
 from mockopper.conversation import Conversation
 from mockopper.dialects.base import Call, RequestError, Surface, body_object, parse_extras
 from mockopper.dialects.gemini_contents import read_parts
-from mockopper.dialects.gemini_fields import field, read_int32, read_message, read_repeated
+from mockopper.dialects.gemini_fields import field, read_bounded, read_message, read_repeated
 from mockopper.dialects.gemini_request import GeminiConversation, model_in_path, model_routes
 from mockopper.dialects.google import GoogleErrors
 
@@ -34,15 +34,7 @@ class GeminiEmbed(GoogleErrors, Surface):
             )
         content = read_message(content, f"{where}{key}", "Content")
         text = "\n".join(read_parts(content, f"{where}{key}").texts)
-        dims_key, dims = field(request, "outputDimensionality")
-        dims = read_int32(dims, f"{where}{dims_key}")
-        if dims is not None and not 1 <= dims <= MAX_DIMENSIONS:
-            raise RequestError(
-                400,
-                f"* EmbedContentRequest.{where}{dims_key}: output_dimensionality must be between 1 and "
-                f"{MAX_DIMENSIONS}, got {dims}.",
-                param=f"{where}{dims_key}",
-            )
+        dims = read_bounded(request, "outputDimensionality", where, "EmbedContentRequest", MAX_DIMENSIONS)
         return text, dims
 
     def parse(self, body: Any, call: Call) -> Conversation:

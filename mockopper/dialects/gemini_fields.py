@@ -16,6 +16,7 @@ __all__ = [
     "TYPE_URL",
     "field",
     "invalid",
+    "read_bounded",
     "read_int32",
     "read_message",
     "read_name",
@@ -80,6 +81,19 @@ def read_int32(value: Any, where: str) -> int | None:
     if isinstance(value, bool) or not isinstance(value, int) or not -(2**31) <= value < 2**31:
         raise invalid(where, "TYPE_INT32", value)
     return value
+
+
+def read_bounded(obj: Mapping[str, Any], name: str, where: str, request: str, high: int) -> int | None:
+    """The int32 field `name` of `obj` (either spelling), between 1 and `high`; None when absent."""
+    key, value = field(obj, name)
+    number = read_int32(value, f"{where}{key}")
+    if number is not None and not 1 <= number <= high:
+        raise RequestError(
+            400,
+            f"* {request}.{where}{key}: {snake(name)} must be between 1 and {high}, got {number}.",
+            param=f"{where}{key}",
+        )
+    return number
 
 
 def read_name(obj: Mapping[str, Any], where: str) -> str:

@@ -19,6 +19,7 @@ from mockopper.dialects.gemini_fields import (
     TYPE_URL,
     field,
     invalid,
+    read_bounded,
     read_int32,
     read_message,
     read_name,
@@ -156,15 +157,7 @@ def _generation(body: Mapping[str, Any], where: str) -> tuple[Mapping[str, Any] 
             param=f"{here}.{mime_key}",
         )
     max_key, max_tokens = field(config, "maxOutputTokens")
-    count_key, count = field(config, "candidateCount")
-    candidates = read_int32(count, f"{here}.{count_key}")
-    if candidates is not None and not 1 <= candidates <= _MAX_CANDIDATES:
-        raise RequestError(
-            400,
-            f"* GenerateContentRequest.{here}.{count_key}: candidate_count must be between 1 and {_MAX_CANDIDATES}, "
-            f"not {candidates}.",
-            param=f"{here}.{count_key}",
-        )
+    candidates = read_bounded(config, "candidateCount", f"{here}.", "GenerateContentRequest", _MAX_CANDIDATES)
     return schema, mime == "application/json", read_int32(max_tokens, f"{here}.{max_key}"), candidates or 1
 
 
