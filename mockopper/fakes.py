@@ -83,26 +83,25 @@ _ALTERNATIVES = tuple(
 )  # more than the 20 a request may ask for
 
 
-def logprobs(text: str, top: int) -> list[dict[str, object]]:
-    """Each token of `text` with its log probability and the `top` likeliest tokens there, OpenAI's shape.
+Choice = tuple[str, float]  # a token and its log probability
+
+
+def logprobs(text: str, top: int) -> list[tuple[Choice, tuple[Choice, ...]]]:
+    """Each token of `text` with its log probability, and the `top` likeliest tokens there (itself first).
 
     A pure function of the text (a token has the same numbers wherever it is, streamed or
     not): the tokens join back into the text, most are near-certain as a model's are, the
     chosen token is the likeliest, and the probabilities never sum past 1.
     """
-    out: list[dict[str, object]] = []
+    out: list[tuple[Choice, tuple[Choice, ...]]] = []
     for token in _TOKEN.findall(text):
         h = derive("logprob", token)
-        chosen = -(((h & 0xFFFF) / 0xFFFF) ** 4) * 0.69  # at most ln 2 below certain: the likeliest token
-        rest = max(1e-9, 1 - math.exp(chosen))  # what the alternatives share
+        chosen = (token, _rounded(-(((h & 0xFFFF) / 0xFFFF) ** 4) * 0.69))  # at most ln 2 below certain
+        rest = max(1e-9, 1 - math.exp(chosen[1]))  # what the alternatives share
         turn = h % len(_ALTERNATIVES)
-        alternatives = [a for a in _ALTERNATIVES[turn:] + _ALTERNATIVES[:turn] if a != token][: max(0, top - 1)]
-        entry: dict[str, object] = {"token": token, "logprob": _rounded(chosen), "bytes": list(token.encode())}
-        entry["top_logprobs"] = [{"token": token, "logprob": _rounded(chosen), "bytes": list(token.encode())}][:top] + [
-            {"token": a, "logprob": _rounded(math.log(rest * 0.6 * 0.4**j)), "bytes": list(a.encode())}
-            for j, a in enumerate(alternatives)
-        ]
-        out.append(entry)
+        others = [a for a in _ALTERNATIVES[turn:] + _ALTERNATIVES[:turn] if a != token][: max(0, top - 1)]
+        likeliest = [chosen][:top] + [(a, _rounded(math.log(rest * 0.6 * 0.4**j))) for j, a in enumerate(others)]
+        out.append((chosen, tuple(likeliest)))
     return out
 
 

@@ -333,6 +333,7 @@ def test_logprobs_come_with_each_token_streamed_or_not(chat: openai.OpenAI) -> N
     assert logprobs is not None and logprobs.content is not None
     assert "".join(t.token for t in logprobs.content) == "Hello from mockopper!"
     assert all(len(t.top_logprobs) == 3 and t.top_logprobs[0].token == t.token for t in logprobs.content)
+    assert all(t.bytes == list(t.token.encode()) for t in logprobs.content)
     with chat.chat.completions.stream(model="m", messages=user("hello"), logprobs=True, top_logprobs=3) as stream:
         final = stream.get_final_completion()
     streamed = final.choices[0].logprobs

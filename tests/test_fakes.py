@@ -183,20 +183,18 @@ def test_ids_are_stable_and_distinct() -> None:
 @pytest.mark.parametrize("top", [0, 1, 5, 20])
 def test_logprobs_read_as_a_models(text: str, top: int) -> None:
     tokens = logprobs(text, top)
-    assert "".join(str(t["token"]) for t in tokens) == text  # the tokens join back into the text
-    for t in tokens:
-        assert t["bytes"] == list(str(t["token"]).encode())
-        assert isinstance(t["logprob"], float) and t["logprob"] <= 0 and str(t["logprob"]) != "-0.0"
-        alternatives: list[dict[str, Any]] = t["top_logprobs"]  # type: ignore[assignment]
-        assert len({a["token"] for a in alternatives}) == len(alternatives) == top  # as many as asked, none twice
-        if alternatives:
-            assert alternatives[0]["token"] == t["token"] and alternatives[0]["logprob"] == t["logprob"]
-            assert [a["logprob"] for a in alternatives] == sorted((a["logprob"] for a in alternatives), reverse=True)
-            assert sum(math.exp(a["logprob"]) for a in alternatives) <= 1 + 1e-6
+    assert "".join(token for (token, _), _ in tokens) == text  # the tokens join back into the text
+    for chosen, likeliest in tokens:
+        assert chosen[1] <= 0 and str(chosen[1]) != "-0.0"
+        assert len({token for token, _ in likeliest}) == len(likeliest) == top  # as many as asked, none twice
+        if likeliest:
+            assert likeliest[0] == chosen  # the chosen token is the likeliest
+            assert [p for _, p in likeliest] == sorted((p for _, p in likeliest), reverse=True)
+            assert sum(math.exp(p) for _, p in likeliest) <= 1 + 1e-6
     assert logprobs(text, top) == tokens  # a pure function of the text
 
 
 def test_logprobs_are_mostly_near_certain() -> None:
     tokens = logprobs(" ".join(f"word{i}" for i in range(400)), 0)
-    near = sum(1 for t in tokens if math.exp(float(t["logprob"])) > 0.9)  # type: ignore[arg-type]
+    near = sum(1 for (_, logprob), _ in tokens if math.exp(logprob) > 0.9)
     assert 0.6 * len(tokens) < near < len(tokens)

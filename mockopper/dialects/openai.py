@@ -6,7 +6,7 @@ import math
 from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar
 
-from mockopper import attachments
+from mockopper import attachments, fakes
 from mockopper.answers import Failure
 from mockopper.attachments import Attachment
 from mockopper.dialects.base import Call, ModelInfo, RequestError, Route, Surface, invalid_type, optional, retry_headers
@@ -21,6 +21,7 @@ __all__ = [
     "attachment",
     "bounded",
     "error_type",
+    "token_logprobs",
 ]
 
 # The error `type` for each status when a scenario does not name one.
@@ -57,6 +58,19 @@ def bounded(body: Mapping[str, Any], key: str, low: float, high: float, *, integ
             code=f"{kind}_{'below_min' if below else 'above_max'}_value",
         )
     return value
+
+
+def token_logprobs(text: str, top: int) -> list[dict[str, Any]]:
+    """The text's tokens with their log probabilities and `top` alternatives, as Chat and Responses spell them."""
+    return [
+        {**_logprob(chosen), "top_logprobs": [_logprob(choice) for choice in likeliest]}
+        for chosen, likeliest in fakes.logprobs(text, top)
+    ]
+
+
+def _logprob(choice: fakes.Choice) -> dict[str, Any]:
+    token, logprob = choice
+    return {"token": token, "logprob": logprob, "bytes": list(token.encode())}
 
 
 def error_type(failure: Failure) -> str:

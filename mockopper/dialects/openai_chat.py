@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Any, ClassVar
 
-from mockopper import fakes
 from mockopper.answers import Answer, Failure
 from mockopper.conversation import Attachment, Conversation, Message, Tool, ToolCallRef
 from mockopper.dialects.base import (
@@ -21,7 +20,7 @@ from mockopper.dialects.base import (
     schema_of,
     with_cost,
 )
-from mockopper.dialects.openai import CHAT_PARTS, OpenAIErrors, attachment, bounded
+from mockopper.dialects.openai import CHAT_PARTS, OpenAIErrors, attachment, bounded, token_logprobs
 from mockopper.exchange import Exchange, Recorded
 from mockopper.sse import Event
 
@@ -287,7 +286,7 @@ class ChatCompletions(OpenAIErrors, Surface):
         """A choice's (or a chunk's) `logprobs`, when the request asks for them."""
         if conv.logprobs is None:
             return None
-        return {"content": fakes.logprobs(text, conv.logprobs), "refusal": None}
+        return {"content": token_logprobs(text, conv.logprobs), "refusal": None}
 
     def render(self, conv: Conversation, answer: Answer) -> Any:
         message: dict[str, Any] = {

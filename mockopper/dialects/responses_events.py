@@ -11,11 +11,10 @@ import itertools
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any, ClassVar
 
-from mockopper import fakes
 from mockopper.answers import Answer, Failure
 from mockopper.conversation import Conversation
 from mockopper.dialects.base import with_cost
-from mockopper.dialects.openai import OpenAIErrors
+from mockopper.dialects.openai import OpenAIErrors, token_logprobs
 from mockopper.dialects.responses_render import ResponsesConversation, ResponsesRender, output_text
 from mockopper.pacing import strike_index
 from mockopper.sse import Event
@@ -95,7 +94,7 @@ class ResponsesEvents(OpenAIErrors, ResponsesRender):
         where = {"item_id": item_id, "output_index": index, "content_index": 0}
         yield event("response.content_part.added", **where, part=output_text("", logprobs))
         for piece, at in answer.timed_text():
-            tokens = [] if logprobs is None else fakes.logprobs(piece, logprobs)
+            tokens = [] if logprobs is None else token_logprobs(piece, logprobs)
             yield event("response.output_text.delta", True, at, **where, delta=piece, logprobs=tokens)
         part = output_text(answer.text, logprobs)
         yield event("response.output_text.done", **where, text=answer.text, logprobs=part.get("logprobs", []))

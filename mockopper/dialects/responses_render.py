@@ -10,14 +10,14 @@ import base64
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
-from mockopper import fakes
 from mockopper.answers import Answer
 from mockopper.conversation import Conversation, estimate_tokens
 from mockopper.dialects.base import Surface
+from mockopper.dialects.openai import token_logprobs
 
 __all__ = ["ResponsesConversation", "ResponsesRender", "output_text"]
 
-_REASONING_PREFIX = "mockopper.reasoning.v1."  # of a reasoning item's encrypted_content: its text, restorable
+_REASONING_PREFIX = "mockopper.reasoning.v1."  # of a reasoning item's encrypted_content: its text, in base64
 
 
 @dataclass(slots=True)
@@ -34,7 +34,7 @@ def output_text(text: str, logprobs: int | None) -> dict[str, Any]:
     """An `output_text` content part; with its tokens' log probabilities when they are asked for."""
     part: dict[str, Any] = {"type": "output_text", "text": text, "annotations": []}
     if logprobs is not None:
-        part["logprobs"] = fakes.logprobs(text, logprobs)
+        part["logprobs"] = token_logprobs(text, logprobs)
     return part
 
 
