@@ -104,11 +104,34 @@ class RequestRecord:
     cost: float | None = None
     guard_findings: list[dict[str, str]] = field(default_factory=list)
     trace_id: str | None = None
-    span: dict[str, Any] | None = None
+    span: dict[str, Any] | None = None  # the span's fields but its id (`span_id`)
     forwarded: bool = False  # no rule answered: the upstream did (serve --upstream)
     recorded: bool = False  # the forwarded exchange became a rule of the recording
     _response_json: bytes | None = field(default=None, repr=False)  # the body as sent, read when asked for
     _complete: bool = field(default=False, repr=False)  # the journal heard that it is complete
+    _span_id: str | Callable[[], str] | None = field(default=None, repr=False)  # see `span_id`
+
+    @property
+    def span_id(self) -> str | None:
+        """The id of the call's span: worked out when first read (a server whose traces no one reads needs none)."""
+        value = self._span_id
+        if value is not None and not isinstance(value, str):
+            value = self._span_id = value()
+        return value
+
+    @span_id.setter
+    def span_id(self, value: str | Callable[[], str] | None) -> None:
+        self._span_id = value
+
+    @property
+    def span_id_known(self) -> bool:
+        """Whether `span_id` has been worked out (reading this works nothing out)."""
+        return isinstance(self._span_id, str)
+
+    @property
+    def complete(self) -> bool:
+        """Whether the journal has heard that the call is complete (its response played out)."""
+        return self._complete
 
     @property
     def response_events(self) -> list[str] | None:
@@ -160,9 +183,12 @@ class RequestRecord:
         self._response_body, self._response_json = value, None
 
     def to_dict(self) -> dict[str, Any]:
+        span_id = self.span_id
         out = asdict(self)
+        if out["span"] is not None:
+            out["span"] = {"id": span_id, **out["span"]}
         out["response_body"] = self.response_body
-        del out["_response_body"], out["_response_json"], out["_complete"]
+        del out["_response_body"], out["_response_json"], out["_complete"], out["_span_id"]
         del out["_response_events"], out["_events_omitted"], out["_response_stream"]
         out["response_events"], out["events_omitted"] = self.response_events, self.events_omitted
         out["asked"], out["answered"] = self.asked, self.answered

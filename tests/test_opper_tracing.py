@@ -268,6 +268,40 @@ def test_the_store_is_bounded(server_factory: Any) -> None:
     assert [t.name for t in opper.traces.list().data] == ["trace 4", "trace 3", "trace 2"]
 
 
+def test_calls_past_the_bound_keep_the_newest_traces_however_often_they_are_read(server_factory: Any) -> None:
+    # Calls that begin traces are put in them when the store is next read: reading after
+    # every call and reading once at the end must give the same traces, ids and all.
+    def run(read_each_time: bool) -> tuple[list[str], list[dict[str, Any]]]:
+        server = server_factory(SCENARIO, trace_size=3)
+        client = openai.OpenAI(base_url=server.base_url, api_key="k", max_retries=0)
+        opper = opperai.Opper(base_url=server.url, api_key="k")
+        ids = []
+        for i in range(5):
+            raw = client.chat.completions.with_raw_response.create(
+                model="openai/gpt-5.5", messages=[{"role": "user", "content": f"call {i}"}]
+            )
+            ids.append(raw.headers["x-opper-trace-id"])
+            if read_each_time:
+                opper.traces.list()
+        listed = [t.id for t in opper.traces.list().data]
+        assert listed == ids[:1:-1]  # the newest three, newest first
+        return ids, [httpx2.get(f"{server.url}/v3/traces/{t}", headers=AUTH).json()["data"] for t in listed]
+
+    assert run(read_each_time=False) == run(read_each_time=True)
+
+
+def test_a_journal_entry_shows_the_span_id_its_trace_has(mockopper: Mockopper) -> None:
+    client = openai.OpenAI(base_url=mockopper.base_url, api_key="k", max_retries=0)
+    raw = client.chat.completions.with_raw_response.create(
+        model="openai/gpt-5.5", messages=[{"role": "user", "content": "which span?"}]
+    )
+    # The journal read first (the trace not yet asked for), then the trace.
+    [entry] = httpx2.get(mockopper.url + "/__mockopper/requests").json()["requests"]
+    [span] = trace_of(mockopper, raw.headers["x-opper-trace-id"])["spans"]
+    assert str(uuid.UUID(entry["span"]["id"])) == entry["span"]["id"] == span["id"] == mockopper.requests[0].span_id
+    assert entry["span"]["input"] == span["input"] == "which span?"
+
+
 def test_trace_and_traced_calls_with_the_sdk(opper: opperai.Opper, mockopper: Mockopper) -> None:
     client = openai.OpenAI(base_url=mockopper.base_url, api_key="k", max_retries=0)
     with opper.trace("pipeline", input="a question") as root:

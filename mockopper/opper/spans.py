@@ -100,6 +100,8 @@ class _Call(Protocol):
     @property
     def trace_id(self) -> str | None: ...
     @property
+    def span_id(self) -> str | None: ...
+    @property
     def span(self) -> dict[str, Any] | None: ...
     @property
     def outcome(self) -> str: ...
@@ -116,6 +118,7 @@ class Done:
     """The part of a completed call's record its span is read from (the record may leave the journal)."""
 
     trace_id: str | None
+    span_id: str | None
     span: dict[str, Any] | None
     outcome: str
     status: int
@@ -124,13 +127,13 @@ class Done:
 
     @classmethod
     def of(cls, record: RequestRecord) -> Done:
-        return cls(record.trace_id, record.span, record.outcome, record.status, record.tags, record.guard_findings)
+        return cls(record.trace_id, record.span_id, record.span, record.outcome, record.status, record.tags, record.guard_findings)
 
 
 def call_span(record: _Call) -> Span:
     """The span a compat call's journal record describes, as it stands now."""
     info = record.span or {}
-    span_id = str(info.get("id", ""))
+    span_id = record.span_id or ""
     start = int(info.get("start_ms", 0))
     end = start + int(info.get("duration_ms", 0) or 0)
     error = info.get("error")

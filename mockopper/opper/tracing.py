@@ -22,9 +22,10 @@ from __future__ import annotations
 
 import threading
 import time
-from collections import OrderedDict
+from collections import OrderedDict, deque
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 from mockopper.journal import RequestRecord
@@ -70,6 +71,7 @@ class TraceStore:
         self._traces: OrderedDict[str, _Trace] = OrderedDict()
         self._owner: dict[str, str] = {}  # span id -> trace id
         self._seen: OrderedDict[tuple[str, ...], int] = OrderedDict()
+        self._pending: deque[RequestRecord] = deque()  # calls that began traces, not yet put in them
         self._max_traces = max(1, max_traces)
         self._max_spans = max(1, max_spans)
 
@@ -78,11 +80,13 @@ class TraceStore:
             self._traces.clear()
             self._owner.clear()
             self._seen.clear()
+            self._pending.clear()
 
     def forget(self, session: str) -> None:
         """Forget what session `session` began, and its counts: its ids start afresh, as a new session's do."""
         prefix = f"{session}\x1f"
         with self._lock:
+            self._settle()
             for trace in [t for t in self._traces.values() if t.session == session]:
                 self._drop(trace.id)
             for key in [k for k in self._seen if k[-1].startswith(prefix)]:
@@ -90,6 +94,7 @@ class TraceStore:
 
     def __len__(self) -> int:
         with self._lock:
+            self._settle()
             return len(self._traces)
 
     def _count(self, key: tuple[str, ...]) -> int:
@@ -107,46 +112,59 @@ class TraceStore:
         """Give a call its trace, its span id and its span's start (epoch ms), and keep its record as that span.
 
         The span is read from the record whenever the trace is asked for, so it shows the
-        call as it stands: in progress until its response has played out.
+        call as it stands: in progress until its response has played out. A call that begins
+        a trace waits to be put in it until the store is next read (`_settle`), and its span
+        id is worked out only then: a server whose traces no one reads spends little on them.
         """
         with self._lock:
             count = self._count((parent or "", content))
+            if parent is None:
+                record.trace_id = span_uuid(seed, "trace", content, count)
+                record.span_id = partial(span_uuid, seed, "span", "", content, count)
+                start = int(time.time() * 1000) if clock is None else clock * 1000
+                record.span = {"parent_id": None, "name": name, "type": "generation", "start_ms": start}
+                self._pending.append(record)
+                if len(self._pending) > self._max_traces:  # its trace would be the oldest, gone once the rest are put
+                    self._pending.popleft()
+                return
+            self._settle()
+            trace_id = self._owner.get(parent) or span_uuid(seed, "trace of", parent)
+            trace = self._traces.get(trace_id)
             start: int | None = None
             position = 0
-            if parent is None:
-                trace_id = span_uuid(seed, "trace", content, count)
-            else:
-                trace_id = self._owner.get(parent) or span_uuid(seed, "trace of", parent)
-                trace = self._traces.get(trace_id)
-                if trace is not None:
-                    position = len(trace.spans)
-                    known = trace.spans.get(parent)
-                    start = start_ms(known) if known is not None else None
+            if trace is not None:
+                position = len(trace.spans)
+                known = trace.spans.get(parent)
+                start = start_ms(known) if known is not None else None
             if start is None:
                 start = int(time.time() * 1000) if clock is None else clock * 1000
-            span_id = span_uuid(seed, "span", parent or "", content, count)
-            record.trace_id = trace_id
-            record.span = {
-                "id": span_id,
-                "parent_id": parent,
-                "name": name,
-                "type": "generation",
-                "start_ms": start + position,
-            }
+            span_id = span_uuid(seed, "span", parent, content, count)
+            record.trace_id, record.span_id = trace_id, span_id
+            record.span = {"parent_id": parent, "name": name, "type": "generation", "start_ms": start + position}
             self._put(span_id, trace_id, record, record.session)
+
+    def _settle(self) -> None:
+        """Put the calls that began traces since the store was last read in their traces (under the lock)."""
+        pending = self._pending
+        while pending:
+            record = pending.popleft()
+            span_id, trace_id = record.span_id, record.trace_id
+            assert span_id is not None and trace_id is not None
+            self._put(span_id, trace_id, Done.of(record) if record.complete else record, record.session)
 
     def on_journal(self, event: str, record: RequestRecord | None) -> None:
         """A journal listener: once a call is done, its trace keeps only what its span is read from.
 
         Not the whole record: a trace may outlive the journal's entries, and the span is a
-        small part of what a record holds (its request and response bodies).
+        small part of what a record holds (its request and response bodies). A call still
+        waiting to be put in its trace is kept that way when it is put (`_settle`).
         """
-        if event != "done" or record is None or record.trace_id is None or record.span is None:
+        if event != "done" or record is None or record.trace_id is None or not record.span_id_known:
             return
-        span_id = record.span["id"]
+        span_id = record.span_id
         with self._lock:
             trace = self._traces.get(record.trace_id)
-            if trace is not None and trace.spans.get(span_id) is record:
+            if trace is not None and span_id is not None and trace.spans.get(span_id) is record:
                 trace.spans[span_id] = Done.of(record)
 
     # --- spans made by clients ----------------------------------------------------------
@@ -157,6 +175,7 @@ class TraceStore:
         Counted per session, as compat calls are: another session's spans never move its ids.
         """
         with self._lock:
+            self._settle()
             if session is not None:
                 content = f"{session}\x1f{content}"
             span_id = span_uuid(seed, "client span", content, self._count(("span", content)))
@@ -170,6 +189,7 @@ class TraceStore:
             return span
 
     def _entry(self, span_id: str) -> Entry | None:
+        self._settle()
         trace_id = self._owner.get(span_id)
         trace = self._traces.get(trace_id) if trace_id else None
         return trace.spans.get(span_id) if trace else None
@@ -189,6 +209,7 @@ class TraceStore:
 
     def delete_span(self, span_id: str) -> bool:
         with self._lock:
+            self._settle()
             trace_id = self._owner.pop(span_id, None)
             trace = self._traces.get(trace_id) if trace_id else None
             if trace is None:
@@ -205,6 +226,7 @@ class TraceStore:
     ) -> tuple[list[dict[str, Any]], int]:
         """A session's trace summaries, newest first, whose name contains `name` (any case); and how many there are."""
         with self._lock:
+            self._settle()
             found = [t.to_dict(with_spans=False) for t in reversed(self._traces.values()) if t.session == session]
         if name:
             found = [t for t in found if name.lower() in str(t["name"]).lower()]
@@ -212,11 +234,13 @@ class TraceStore:
 
     def trace(self, trace_id: str) -> dict[str, Any] | None:
         with self._lock:
+            self._settle()
             trace = self._traces.get(trace_id)
             return trace.to_dict(with_spans=True) if trace is not None else None
 
     def delete_trace(self, trace_id: str) -> bool:
         with self._lock:
+            self._settle()
             return self._drop(trace_id)
 
     def _drop(self, trace_id: str) -> bool:
