@@ -104,12 +104,34 @@ class RequestRecord:
     cost: float | None = None
     guard_findings: list[dict[str, str]] = field(default_factory=list)
     trace_id: str | None = None
-    span: dict[str, Any] | None = None  # the span's fields but its id (`span_id`)
+    _span: dict[str, Any] | None = field(default=None, repr=False)  # see `span`
     forwarded: bool = False  # no rule answered: the upstream did (serve --upstream)
     recorded: bool = False  # the forwarded exchange became a rule of the recording
     _response_json: bytes | None = field(default=None, repr=False)  # the body as sent, read when asked for
     _complete: bool = field(default=False, repr=False)  # the journal heard that it is complete
     _span_id: str | Callable[[], str] | None = field(default=None, repr=False)  # see `span_id`
+    _span_detail: Callable[[dict[str, Any]], None] | None = field(default=None, repr=False)  # see `span`
+
+    @property
+    def span(self) -> dict[str, Any] | None:
+        """The call's span in its trace, but its id (`span_id`): what Opper's layer wrote of it.
+
+        What the layer left to be written when the span is read (`detail_span`) is written
+        on the first read; writing it twice writes the same values.
+        """
+        detail = self._span_detail
+        if detail is not None and self._span is not None:
+            detail(self._span)
+            self._span_detail = None
+        return self._span
+
+    @span.setter
+    def span(self, value: dict[str, Any] | None) -> None:
+        self._span, self._span_detail = value, None
+
+    def detail_span(self, write: Callable[[dict[str, Any]], None]) -> None:
+        """Leave `write(span)` to add to the span when it is first read: most spans are never read."""
+        self._span_detail = write
 
     @property
     def span_id(self) -> str | None:
@@ -183,12 +205,12 @@ class RequestRecord:
         self._response_body, self._response_json = value, None
 
     def to_dict(self) -> dict[str, Any]:
-        span_id = self.span_id
+        span_id, span = self.span_id, self.span
         out = asdict(self)
-        if out["span"] is not None:
-            out["span"] = {"id": span_id, **out["span"]}
+        out["span"] = None if span is None else {"id": span_id, **out["_span"]}
         out["response_body"] = self.response_body
-        del out["_response_body"], out["_response_json"], out["_complete"], out["_span_id"]
+        del out["_response_body"], out["_response_json"], out["_complete"], out["_span"], out["_span_id"]
+        del out["_span_detail"]
         del out["_response_events"], out["_events_omitted"], out["_response_stream"]
         out["response_events"], out["events_omitted"] = self.response_events, self.events_omitted
         out["asked"], out["answered"] = self.asked, self.answered

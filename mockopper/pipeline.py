@@ -238,7 +238,7 @@ class Pipeline:
         record.answered_by = decision.model if decision.answer is not None else None
         opper.attach(self.traces, record, conv, scenario, turn.call.session.state.compiled.seed)
         if decision.answer is not None:
-            opper.price(conv, decision.answer, scenario, record, self.ledger)
+            opper.price(conv, decision.answer, scenario, record, self.ledger, kept=turn.seen is not None)
             if opper.blocked is None:
                 turn.surface.remember(conv, decision.answer, turn.call)
         if turn.failure is not None and not turn.forward:  # a forwarded call's answer is the upstream's

@@ -14,6 +14,7 @@ import hashlib
 import uuid
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 from mockopper.answers import Answer, Decision, Failure
@@ -108,15 +109,31 @@ class Exchange:
         return blocked
 
     def price(
-        self, conv: Conversation, answer: Answer, scenario: Scenario, record: RequestRecord, ledger: cost.Ledger
+        self,
+        conv: Conversation,
+        answer: Answer,
+        scenario: Scenario,
+        record: RequestRecord,
+        ledger: cost.Ledger,
+        *,
+        kept: bool = False,
     ) -> None:
-        """The answer's cost (nothing when a guard blocked it), and its span's input, output and usage."""
-        blocked = self.blocked is not None
-        answer.cost = 0.0 if blocked else ledger.cost(answer, conv.api, scenario)
+        """The answer's cost (nothing when a guard blocked it), and its span's input, output and usage.
+
+        The span's part is written when the span is first read when holding on to what it is
+        written from costs nothing much: the conversation is one the memo keeps (`kept`) and
+        the answer is short. Most spans are never read.
+        """
+        answer.cost = 0.0 if self.blocked is not None else ledger.cost(answer, conv.api, scenario)
         record.cost = answer.cost
-        span = record.span if record.span is not None else {}
+        if kept and len(answer.text) <= _TEXT_LIMIT and not answer.vectors:
+            record.detail_span(partial(self._describe, conv, answer))
+        elif record.span is not None:
+            self._describe(conv, answer, record.span)
+
+    def _describe(self, conv: Conversation, answer: Answer, span: dict[str, Any]) -> None:
         span["input"] = _clip(self.scrub(_input_text(conv)))
-        span["output"] = None if blocked else _clip(_output_text(answer))
+        span["output"] = None if self.blocked is not None else _clip(_output_text(answer))
         span["meta"] = {
             "model": answer.model,
             "api": conv.api,
