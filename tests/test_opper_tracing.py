@@ -302,6 +302,34 @@ def test_a_journal_entry_shows_the_span_id_its_trace_has(mockopper: Mockopper) -
     assert entry["span"]["input"] == span["input"] == "which span?"
 
 
+def test_span_text_is_clipped_past_8_kib_whether_written_at_once_or_when_read(mockopper: Mockopper) -> None:
+    long_answer = "word " * 2000  # 10,000 characters
+    mockopper.load(
+        {
+            "name": "long texts",
+            "rules": [
+                {"name": "long", "match": {"message": "long answer"}, "reply": {"text": long_answer}},
+                {"name": "short", "reply": {"text": "Short answer."}},
+            ],
+        }
+    )
+    client = openai.OpenAI(base_url=mockopper.base_url, api_key="k", max_retries=0)
+    long_prompt = "tell me " * 3000  # a body the memo does not keep
+    cases = [("long answer", long_answer), (long_prompt, "Short answer."), ("short", "Short answer.")]
+    for prompt, answer in cases:
+        raw = client.chat.completions.with_raw_response.create(
+            model="openai/gpt-5.5", messages=[{"role": "user", "content": prompt}]
+        )
+        assert raw.parse().choices[0].message.content == answer
+        [span] = trace_of(mockopper, raw.headers["x-opper-trace-id"])["spans"]
+        for shown, text in ((span["input"], prompt), (span["output"], answer)):
+            if len(text) <= 8192:
+                assert shown == text
+            else:
+                assert shown == text[:8192] + f"... [{len(text) - 8192} more characters]"
+        assert span["meta"]["usage"]["output_tokens"] == raw.parse().usage.completion_tokens
+
+
 def test_trace_and_traced_calls_with_the_sdk(opper: opperai.Opper, mockopper: Mockopper) -> None:
     client = openai.OpenAI(base_url=mockopper.base_url, api_key="k", max_retries=0)
     with opper.trace("pipeline", input="a question") as root:

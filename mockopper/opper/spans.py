@@ -127,7 +127,8 @@ class Done:
 
     @classmethod
     def of(cls, record: RequestRecord) -> Done:
-        return cls(record.trace_id, record.span_id, record.span, record.outcome, record.status, record.tags, record.guard_findings)
+        r = record
+        return cls(r.trace_id, r.span_id, r.span, r.outcome, r.status, r.tags, r.guard_findings)
 
 
 def call_span(record: _Call) -> Span:

@@ -121,8 +121,7 @@ class TraceStore:
             if parent is None:
                 record.trace_id = span_uuid(seed, "trace", content, count)
                 record.span_id = partial(span_uuid, seed, "span", "", content, count)
-                start = int(time.time() * 1000) if clock is None else clock * 1000
-                record.span = {"parent_id": None, "name": name, "type": "generation", "start_ms": start}
+                record.span = {"parent_id": None, "name": name, "type": "generation", "start_ms": _now_ms(clock)}
                 self._pending.append(record)
                 if len(self._pending) > self._max_traces:  # its trace would be the oldest, gone once the rest are put
                     self._pending.popleft()
@@ -130,14 +129,13 @@ class TraceStore:
             self._settle()
             trace_id = self._owner.get(parent) or span_uuid(seed, "trace of", parent)
             trace = self._traces.get(trace_id)
-            start: int | None = None
+            begun: int | None = None
             position = 0
             if trace is not None:
                 position = len(trace.spans)
                 known = trace.spans.get(parent)
-                start = start_ms(known) if known is not None else None
-            if start is None:
-                start = int(time.time() * 1000) if clock is None else clock * 1000
+                begun = start_ms(known) if known is not None else None
+            start = _now_ms(clock) if begun is None else begun
             span_id = span_uuid(seed, "span", parent, content, count)
             record.trace_id, record.span_id = trace_id, span_id
             record.span = {"parent_id": parent, "name": name, "type": "generation", "start_ms": start + position}
@@ -265,6 +263,11 @@ class TraceStore:
             return
         trace.spans[span_id] = entry
         self._owner[span_id] = trace_id
+
+
+def _now_ms(clock: int | None) -> int:
+    """Now on the scenario clock (None: the wall clock), in epoch milliseconds."""
+    return int(time.time() * 1000) if clock is None else clock * 1000
 
 
 _ASSIGNABLE = ("type", "input", "output", "error", "start_time", "end_time", "meta", "metadata", "tags")
