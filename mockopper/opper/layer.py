@@ -120,13 +120,13 @@ class Exchange:
     ) -> None:
         """The answer's cost (nothing when a guard blocked it), and its span's input, output and usage.
 
-        The span's part is written when the span is first read when holding on to what it is
-        written from costs nothing much: the conversation is one the memo keeps (`kept`) and
-        the answer is short. Most spans are never read.
+        Most spans are never read. So when holding on to what the span's part is written from
+        costs little (the memo keeps the conversation, `kept`, and the answer is small), that
+        part is written when the span is first read.
         """
         answer.cost = 0.0 if self.blocked is not None else ledger.cost(answer, conv.api, scenario)
         record.cost = answer.cost
-        if kept and len(answer.text) <= _TEXT_LIMIT and not answer.vectors:
+        if kept and _small(answer):
             record.detail_span(partial(self._describe, conv, answer))
         elif record.span is not None:
             self._describe(conv, answer, record.span)
@@ -251,6 +251,17 @@ def _output_text(answer: Answer) -> str:
     parts = [answer.text] if answer.text else []
     parts += [f"{call.name}({call.arguments})" for call in answer.tool_calls]
     return "\n".join(parts)
+
+
+def _small(answer: Answer) -> bool:
+    """Whether an answer is small enough to keep until its span is read: no more text than a span shows."""
+    return (
+        len(answer.text) + len(answer.reasoning) <= _TEXT_LIMIT
+        and not answer.vectors
+        and answer.recorded_text is None
+        and answer.recorded_reasoning is None
+        and (not answer.tool_calls or sum(len(call.arguments) for call in answer.tool_calls) <= _TEXT_LIMIT)
+    )
 
 
 def _clip(text: str) -> str:

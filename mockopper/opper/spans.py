@@ -127,8 +127,15 @@ class Done:
 
     @classmethod
     def of(cls, record: RequestRecord) -> Done:
-        r = record
-        return cls(r.trace_id, r.span_id, r.span, r.outcome, r.status, r.tags, r.guard_findings)
+        return cls(
+            record.trace_id,
+            record.span_id,
+            record.span,
+            record.outcome,
+            record.status,
+            record.tags,
+            record.guard_findings,
+        )
 
 
 def call_span(record: _Call) -> Span:

@@ -7,7 +7,9 @@ never from the clock or other traffic. A call that names a parent span (`span_uu
 store keeps the call's journal record as its span while the call plays out, reading the
 span from it when a trace is asked for (`call_span`), and keeps the span itself once the
 journal says the call is done: its name, model, input and output text, tags, usage, cost
-and guard findings, which are also the trace's events. Spans made through
+and guard findings, which are also the trace's events. What no one reads costs little: a
+call that begins a trace is put in it when the store is next read, its span id worked out
+then (`RequestRecord.span_id`), and its span's text when the span is first read. Spans made through
 `POST /v3/spans` live beside them. A trace belongs to the session (`x-mockopper-session`)
 of the call or client that began it: `/v3/traces` lists a session's own, and resetting a
 session forgets them. Memory is bounded: past `max_traces` the oldest trace
