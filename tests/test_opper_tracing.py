@@ -271,7 +271,7 @@ def test_the_store_is_bounded(server_factory: Any) -> None:
 def test_calls_past_the_bound_keep_the_newest_traces_however_often_they_are_read(server_factory: Any) -> None:
     # Calls that begin traces are put in them when the store is next read: reading after
     # every call and reading once at the end must give the same traces, ids and all.
-    def run(read_each_time: bool) -> tuple[list[str], list[dict[str, Any]]]:
+    def run(read_each_time: bool) -> tuple[list[str], list[Any]]:
         server = server_factory(SCENARIO, trace_size=3)
         client = openai.OpenAI(base_url=server.base_url, api_key="k", max_retries=0)
         opper = opperai.Opper(base_url=server.url, api_key="k")
@@ -285,7 +285,7 @@ def test_calls_past_the_bound_keep_the_newest_traces_however_often_they_are_read
                 opper.traces.list()
         listed = [t.id for t in opper.traces.list().data]
         assert listed == ids[:1:-1]  # the newest three, newest first
-        return ids, [httpx2.get(f"{server.url}/v3/traces/{t}", headers=AUTH).json()["data"] for t in listed]
+        return ids, [opper.traces.get(t) for t in listed]
 
     assert run(read_each_time=False) == run(read_each_time=True)
 
